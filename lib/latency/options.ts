@@ -1,0 +1,79 @@
+/**
+ * Options of a latency run and how its work is split over workers and
+ * connections: plain data and pure functions.
+ *
+ * @module
+ */
+import type { HostPort } from "../units.ts";
+import type { LatencyJob } from "../worker_protocol.ts";
+
+/** What `netspeed latency` measures and where it writes. */
+export interface LatencyOptions {
+  target: HostPort;
+  /** Web Workers, each on its own thread. @default {1} */
+  workers: number;
+  /** Connections per worker. @default {1} */
+  connections: number;
+  /** Measured round trips per connection; exclusive with `durationMs`. @default {1000} */
+  count?: number;
+  /** Length of the measured phase; exclusive with `count`. */
+  durationMs?: number;
+  /** Payload bytes per round trip. @default {1024} */
+  sizeBytes: number;
+  /** Unrecorded round trips per connection before measuring. @default {10} */
+  warmup: number;
+  /** Bound on connect and each round trip. @default {5000} */
+  timeoutMs: number;
+  /** Compare each echo with what was sent. @default {true} */
+  verify: boolean;
+  /** One row per attempt, written during the run. */
+  csvPath?: string;
+  /** Summary with options and versions. */
+  jsonPath?: string;
+  /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
+  progress: "auto" | "never";
+}
+
+/** Defaults of `netspeed latency`. */
+export const DEFAULT_LATENCY_OPTIONS = Object.freeze(
+  {
+    workers: 1,
+    connections: 1,
+    count: 1000,
+    sizeBytes: 1024,
+    warmup: 10,
+    timeoutMs: 5000,
+    verify: true,
+    progress: "auto",
+  } as const,
+);
+
+/** Round trips the run plans, or `undefined` when it is bounded by time. */
+export function plannedRoundTrips(options: LatencyOptions): number | undefined {
+  return options.count === undefined
+    ? undefined
+    : options.workers * options.connections * options.count;
+}
+
+/**
+ * Splits the run into one job per worker: worker w drives connections
+ * w·C … w·C + C − 1, so connection ids are unique across the run.
+ */
+export function planWorkers(options: LatencyOptions, runStartEpochMs: number): LatencyJob[] {
+  return Array.from({ length: options.workers }, (_, workerId) => ({
+    workerId,
+    connectionIds: Array.from(
+      { length: options.connections },
+      (_, i) => workerId * options.connections + i,
+    ),
+    host: options.target.host,
+    port: options.target.port,
+    sizeBytes: options.sizeBytes,
+    count: options.count,
+    durationMs: options.durationMs,
+    warmup: options.warmup,
+    timeoutMs: options.timeoutMs,
+    verify: options.verify,
+    runStartEpochMs,
+  }));
+}

@@ -1,0 +1,228 @@
+/**
+ * The summary of a latency run: what was asked beside what happened, the
+ * merged-histogram percentiles, a row per worker, and warnings for figures
+ * that should not be trusted. Pure: counters and histograms in, data and
+ * text out.
+ *
+ * @module
+ */
+import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
+import type { RunInfo } from "../run_info.ts";
+import { formatCount, formatTable, formatUs } from "../table.ts";
+import { formatHostPort } from "../units.ts";
+import { ERROR_KINDS, type ErrorKind } from "../worker_protocol.ts";
+import type { LatencyOptions } from "./options.ts";
+
+/** Successes and failures counted by kind. */
+export type ErrorCounts = Record<ErrorKind, number>;
+
+/** An all-zero {@linkcode ErrorCounts}. */
+export function zeroErrorCounts(): ErrorCounts {
+  return Object.fromEntries(ERROR_KINDS.slice(1).map((k) => [k, 0])) as ErrorCounts;
+}
+
+/** Per-worker figures. */
+export interface WorkerSummary {
+  worker: number;
+  done: number;
+  failed: number;
+  roundTripsPerSec: number;
+  rtt: LatencyStats;
+}
+
+/** The JSON summary of `netspeed latency` (see the README for each field). */
+export interface LatencySummary {
+  command: "latency";
+  run: RunInfo;
+  target: string;
+  mode: "closed-loop";
+  options: Omit<LatencyOptions, "target"> & { target: string };
+  /** Round trips planned (null when bounded by time). */
+  planned: number | null;
+  /** Successful round trips. */
+  done: number;
+  /** Failed attempts (connects and round trips), by kind in `errors`. */
+  failed: number;
+  errors: ErrorCounts;
+  interrupted: boolean;
+  /** Seconds from the common start of measuring to the last worker's end. */
+  measuredSeconds: number;
+  roundTripsPerSec: number;
+  /** Full round-trip times, µs, from the merged histogram. */
+  rtt: LatencyStats;
+  workers: WorkerSummary[];
+  /** Process CPU time over the measured phase, as a share of all cores. */
+  clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
+  warnings: string[];
+  /** HDR histogram of all round trips (ns), compressed base64: exact percentiles for reports. */
+  histogram: string;
+  /** CSV file and its data rows, when one was written. */
+  csv: { path: string; rows: number } | null;
+}
+
+/** What the command counted during the run. */
+export interface LatencyTally {
+  options: LatencyOptions;
+  run: RunInfo;
+  planned: number | undefined;
+  interrupted: boolean;
+  measuredSeconds: number;
+  merged: Histogram;
+  perWorker: { histogram: Histogram; failed: number }[];
+  errors: ErrorCounts;
+  cpu: { userSeconds: number; systemSeconds: number; cores: number };
+  csv: { path: string; rows: number } | null;
+}
+
+/** Share of all cores above which the client, not the network, may set the pace. */
+export const CPU_SATURATION_SHARE = 0.9;
+
+/** Builds the summary from the run's tallies. */
+export function summarizeLatency(t: LatencyTally): LatencySummary {
+  const rtt = latencyStats(t.merged);
+  const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
+  const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
+  const shareOfCores = t.measuredSeconds > 0
+    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.measuredSeconds / t.cpu.cores
+    : 0;
+  const warnings: string[] = [];
+  if (rtt.untrustedPercentiles.length > 0 && rtt.count > 0) {
+    warnings.push(
+      `${rtt.untrustedPercentiles.join(", ")} rest on fewer than 10 samples each (${
+        formatCount(rtt.count)
+      } round trips): do not trust them`,
+    );
+  }
+  if (shareOfCores >= CPU_SATURATION_SHARE) {
+    warnings.push(
+      `The client used ${
+        (shareOfCores * 100).toFixed(0)
+      }% of ${t.cpu.cores} cores: it may have run out of CPU, so latencies include its own queueing`,
+    );
+  }
+  if (t.planned !== undefined && !t.interrupted && rtt.count + failed < t.planned) {
+    warnings.push(
+      `Only ${formatCount(rtt.count + failed)} of ${
+        formatCount(t.planned)
+      } planned round trips were attempted: connections that failed stopped early`,
+    );
+  }
+  if (t.interrupted) {
+    warnings.push("Interrupted: the figures cover only what was measured before the stop");
+  }
+  const { target, ...rest } = t.options;
+  return {
+    command: "latency",
+    run: t.run,
+    target: formatHostPort(target),
+    mode: "closed-loop",
+    options: { ...rest, target: formatHostPort(target) },
+    planned: t.planned ?? null,
+    done: rtt.count,
+    failed,
+    errors: t.errors,
+    interrupted: t.interrupted,
+    measuredSeconds: t.measuredSeconds,
+    roundTripsPerSec: perSec(rtt.count),
+    rtt,
+    workers: t.perWorker.map(({ histogram, failed }, worker) => {
+      const stats = latencyStats(histogram);
+      return {
+        worker,
+        done: stats.count,
+        failed,
+        roundTripsPerSec: perSec(stats.count),
+        rtt: stats,
+      };
+    }),
+    clientCpu: { ...t.cpu, shareOfCores },
+    warnings,
+    histogram: encodeHistogram(t.merged),
+    csv: t.csv,
+  };
+}
+
+/** Column titles of the terminal table, after the row name. */
+const STAT_COLUMNS = [
+  "done",
+  "failed",
+  "min",
+  "mean",
+  "stddev",
+  "p50",
+  "p90",
+  "p99",
+  "p99.9",
+  "p99.99",
+  "max",
+  "rt/s",
+];
+
+function statCells(
+  name: string,
+  done: number,
+  failed: number,
+  s: LatencyStats,
+  ratePerSec: number,
+): string[] {
+  const pct = (label: string, value: number) =>
+    formatUs(value) + (s.untrustedPercentiles.includes(label) ? "*" : "");
+  const empty = s.count === 0;
+  return [
+    name,
+    formatCount(done),
+    formatCount(failed),
+    ...(empty ? Array(9).fill("-") : [
+      formatUs(s.minUs),
+      formatUs(s.meanUs),
+      formatUs(s.stddevUs),
+      pct("p50", s.p50Us),
+      pct("p90", s.p90Us),
+      pct("p99", s.p99Us),
+      pct("p99.9", s.p999Us),
+      pct("p99.99", s.p9999Us),
+      formatUs(s.maxUs),
+    ]),
+    formatCount(ratePerSec),
+  ];
+}
+
+/** The aligned terminal summary. */
+export function formatLatencySummary(s: LatencySummary): string {
+  const o = s.options;
+  const bound = o.count !== undefined
+    ? `${formatCount(o.count)} round trips each`
+    : `${(o.durationMs ?? 0) / 1000} s`;
+  const lines = [
+    `netspeed latency ${s.target}: closed-loop ping-pong, ${o.workers} worker${
+      o.workers === 1 ? "" : "s"
+    } x ${o.connections} connection${o.connections === 1 ? "" : "s"}, ${
+      formatCount(o.sizeBytes)
+    } B payload, ${bound}`,
+    `Round trips: planned ${s.planned === null ? "-" : formatCount(s.planned)}, done ${
+      formatCount(s.done)
+    }, failed ${formatCount(s.failed)} in ${s.measuredSeconds.toFixed(2)} s (${
+      formatCount(s.roundTripsPerSec)
+    } round trips/s)`,
+  ];
+  const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
+  if (failures.length > 0) {
+    lines.push(
+      `Failures by kind: ${failures.map(([k, n]) => `${k} ${formatCount(n)}`).join(", ")}`,
+    );
+  }
+  lines.push("");
+  const rows = [statCells("all", s.done, s.failed, s.rtt, s.roundTripsPerSec)];
+  if (s.workers.length > 1) {
+    for (const w of s.workers) {
+      rows.push(statCells(`worker ${w.worker}`, w.done, w.failed, w.rtt, w.roundTripsPerSec));
+    }
+  }
+  lines.push(formatTable(["", ...STAT_COLUMNS], rows));
+  lines.push("");
+  lines.push(
+    "Round-trip times in microseconds (full round trip, not half); * marks a percentile with fewer than 10 samples beyond it.",
+  );
+  for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
+  return lines.join("\n");
+}

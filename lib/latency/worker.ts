@@ -1,0 +1,229 @@
+/**
+ * The latency Worker: drives its share of connections in closed-loop
+ * ping-pong (write a payload, read exactly as many bytes back, verify,
+ * repeat), records every attempt into transferable batches and keeps an HDR
+ * histogram the main thread merges.
+ *
+ * Started by `lib/commands/latency.ts` from its module URL, so
+ * `deno compile --include lib/latency/worker.ts` can embed it.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
+import {
+  classifyError,
+  connectTcp,
+  MismatchError,
+  readExactly,
+  TimeoutError,
+  writeAll,
+} from "../net_io.ts";
+import { sharedClockMs } from "../run_info.ts";
+import {
+  errorCode,
+  type FromLatencyWorker,
+  type LatencyJob,
+  type ToLatencyWorker,
+} from "../worker_protocol.ts";
+import { SampleBuffer } from "./sample_buffer.ts";
+
+/** Batches are flushed at least this often, so CSV rows and progress keep up. */
+const FLUSH_EVERY_MS = 200;
+/** Payloads kept per connection, at most this many bytes in all. */
+const PAYLOAD_POOL_BYTES = 8 * 1024 * 1024;
+
+function post(message: FromLatencyWorker, transfer: ArrayBuffer[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+let stopping = false;
+const goSignal = Promise.withResolvers<number | undefined>();
+const liveConns = new Set<Deno.TcpConn>();
+
+self.onmessage = (event: MessageEvent<ToLatencyWorker>) => {
+  const message = event.data;
+  if (message.type === "start") {
+    run(message.job).catch((error) => {
+      post({
+        type: "error",
+        workerId: message.job.workerId,
+        message: String(error?.stack ?? error),
+      });
+    });
+  } else if (message.type === "go") {
+    goSignal.resolve(message.deadlineEpochMs);
+  } else if (message.type === "stop") {
+    stopping = true;
+    goSignal.resolve(undefined);
+    // A round trip waiting on a silent peer would hold the stop; close it.
+    for (const conn of liveConns) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
+  }
+};
+
+/** Random payloads, prepared before timing, so no round trip pays for them. */
+function makePayloads(sizeBytes: number): Uint8Array[] {
+  const count = Math.max(2, Math.min(8, Math.floor(PAYLOAD_POOL_BYTES / sizeBytes)));
+  return Array.from({ length: count }, () => {
+    const payload = new Uint8Array(sizeBytes);
+    // getRandomValues fills at most 64 KiB per call.
+    for (let offset = 0; offset < sizeBytes; offset += 65536) {
+      crypto.getRandomValues(payload.subarray(offset, Math.min(sizeBytes, offset + 65536)));
+    }
+    return payload;
+  });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+async function run(job: LatencyJob): Promise<void> {
+  const histogram = createHistogram();
+  const samples = new SampleBuffer(job.workerId);
+  const flush = () => {
+    if (samples.length === 0) return;
+    const { batch, transfer } = samples.take();
+    post({ type: "batch", batch }, transfer);
+  };
+  const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
+  const record = (
+    connection: number,
+    seq: number,
+    startMs: number,
+    rttUs: number,
+    bytes: number,
+    error: number,
+  ) => {
+    const startUs = (startMs - job.runStartEpochMs) * 1000;
+    if (samples.push(connection, seq, startUs, rttUs, bytes, error)) flush();
+  };
+
+  // Phase 1: connect and warm up every connection, then wait for the go.
+  const ready = await Promise.all(job.connectionIds.map((id) => prepare(job, id, record)));
+  const live = ready.filter((c): c is Prepared => c !== undefined);
+  post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
+  const deadlineEpochMs = await goSignal.promise;
+
+  // Phase 2: measure.
+  await Promise.all(live.map((c) => measure(job, c, deadlineEpochMs, histogram, record)));
+  clearInterval(flushTimer);
+  flush();
+  post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
+}
+
+interface Prepared {
+  id: number;
+  conn: Deno.TcpConn;
+  payloads: Uint8Array[];
+  received: Uint8Array;
+}
+
+type Recorder = (
+  connection: number,
+  seq: number,
+  startMs: number,
+  rttUs: number,
+  bytes: number,
+  error: number,
+) => void;
+
+async function prepare(
+  job: LatencyJob,
+  id: number,
+  record: Recorder,
+): Promise<Prepared | undefined> {
+  const startMs = sharedClockMs();
+  let conn: Deno.TcpConn;
+  try {
+    conn = await connectTcp(job.host, job.port, job.timeoutMs);
+  } catch (error) {
+    record(id, 0, startMs, NaN, 0, errorCode(classifyError(error)));
+    return undefined;
+  }
+  liveConns.add(conn);
+  const prepared: Prepared = {
+    id,
+    conn,
+    payloads: makePayloads(job.sizeBytes),
+    received: new Uint8Array(job.sizeBytes),
+  };
+  try {
+    for (let i = 0; i < job.warmup && !stopping; i++) {
+      await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
+    }
+  } catch (error) {
+    if (!stopping) record(id, 0, sharedClockMs(), NaN, 0, errorCode(classifyError(error)));
+    close(conn);
+    return undefined;
+  }
+  return prepared;
+}
+
+/** One round trip under the time limit: the watchdog closes the socket if it is exceeded. */
+async function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): Promise<void> {
+  let timedOut = false;
+  const watchdog = setTimeout(() => {
+    timedOut = true;
+    close(c.conn);
+  }, job.timeoutMs);
+  try {
+    await writeAll(c.conn, payload);
+    await readExactly(c.conn, c.received);
+  } catch (error) {
+    if (timedOut) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
+    throw error;
+  } finally {
+    clearTimeout(watchdog);
+  }
+  if (job.verify && !equalBytes(payload, c.received)) {
+    throw new MismatchError("echo differs from the payload");
+  }
+}
+
+async function measure(
+  job: LatencyJob,
+  c: Prepared,
+  deadlineEpochMs: number | undefined,
+  histogram: ReturnType<typeof createHistogram>,
+  record: Recorder,
+): Promise<void> {
+  const count = job.count ?? Infinity;
+  const pool = c.payloads;
+  // Convert the shared-clock deadline to this thread's performance.now().
+  const deadlinePerf = deadlineEpochMs === undefined
+    ? Infinity
+    : deadlineEpochMs - performance.timeOrigin;
+  try {
+    for (let seq = 0; seq < count && !stopping; seq++) {
+      const t0 = performance.now();
+      if (t0 >= deadlinePerf) break;
+      try {
+        await roundTrip(job, c, pool[seq % pool.length]);
+      } catch (error) {
+        // A round trip cut short by Ctrl-C is neither a success nor a failure.
+        if (!stopping) {
+          record(c.id, seq, performance.timeOrigin + t0, NaN, 0, errorCode(classifyError(error)));
+        }
+        return;
+      }
+      const rttUs = (performance.now() - t0) * 1000;
+      recordUs(histogram, rttUs);
+      record(c.id, seq, performance.timeOrigin + t0, rttUs, job.sizeBytes, 0);
+    }
+  } finally {
+    close(c.conn);
+  }
+}
+
+function close(conn: Deno.TcpConn): void {
+  liveConns.delete(conn);
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
