@@ -172,7 +172,11 @@ export function parseHostPort(text: string, defaultPort?: number): HostPort {
     return { host, port: defaultPort };
   }
   if (portText === "") throw new UsageError(`Invalid address "${text}": the port is missing`);
-  return { host, port: parsePort(portText, `port in "${text}"`) };
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new UsageError(`Invalid address "${text}": the port must be a number from 1 to 65535`);
+  }
+  return { host, port };
 }
 
 /** Formats an endpoint back into the form users type (IPv6 in brackets). */

@@ -111,7 +111,9 @@ async function run(job: LatencyJob): Promise<void> {
   const deadlineEpochMs = await goSignal.promise;
 
   // Phase 2: measure.
+  const stopWatchdog = watchdog(job, live);
   await Promise.all(live.map((c) => measure(job, c, deadlineEpochMs, histogram, record)));
+  stopWatchdog();
   clearInterval(flushTimer);
   flush();
   post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
@@ -122,6 +124,9 @@ interface Prepared {
   conn: Deno.TcpConn;
   payloads: Uint8Array[];
   received: Uint8Array;
+  /** performance.now() at the start of the round trip in flight, or -1. */
+  roundTripStartMs: number;
+  timedOut: boolean;
 }
 
 type Recorder = (
@@ -152,7 +157,10 @@ async function prepare(
     conn,
     payloads: makePayloads(job.sizeBytes),
     received: new Uint8Array(job.sizeBytes),
+    roundTripStartMs: -1,
+    timedOut: false,
   };
+  const stopWatchdog = watchdog(job, [prepared]);
   try {
     for (let i = 0; i < job.warmup && !stopping; i++) {
       await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
@@ -161,29 +169,49 @@ async function prepare(
     if (!stopping) record(id, 0, sharedClockMs(), NaN, 0, errorCode(classifyError(error)));
     close(conn);
     return undefined;
+  } finally {
+    stopWatchdog();
   }
   return prepared;
 }
 
-/** One round trip under the time limit: the watchdog closes the socket if it is exceeded. */
+/**
+ * One round trip. Its time limit is kept by {@linkcode watchdog}, not by a
+ * timer per round trip, which would cost more than the loopback round trip
+ * we are measuring is long.
+ */
 async function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): Promise<void> {
-  let timedOut = false;
-  const watchdog = setTimeout(() => {
-    timedOut = true;
-    close(c.conn);
-  }, job.timeoutMs);
+  c.roundTripStartMs = performance.now();
   try {
     await writeAll(c.conn, payload);
     await readExactly(c.conn, c.received);
   } catch (error) {
-    if (timedOut) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
+    if (c.timedOut) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
     throw error;
   } finally {
-    clearTimeout(watchdog);
+    c.roundTripStartMs = -1;
   }
   if (job.verify && !equalBytes(payload, c.received)) {
     throw new MismatchError("echo differs from the payload");
   }
+}
+
+/**
+ * Closes connections whose round trip has run past the time limit, which
+ * makes their pending read fail; checked ten times per limit, so a timeout
+ * fires between 1 and 1.1 times `timeoutMs` after the round trip began.
+ */
+function watchdog(job: LatencyJob, connections: Prepared[]): () => void {
+  const timer = setInterval(() => {
+    const now = performance.now();
+    for (const c of connections) {
+      if (c.roundTripStartMs >= 0 && now - c.roundTripStartMs > job.timeoutMs) {
+        c.timedOut = true;
+        close(c.conn);
+      }
+    }
+  }, Math.max(1, job.timeoutMs / 10));
+  return () => clearInterval(timer);
 }
 
 async function measure(

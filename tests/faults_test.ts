@@ -1,0 +1,147 @@
+/**
+ * What happens when things go wrong: bad input, unreachable targets,
+ * silent servers, a server killed mid-run, Ctrl-C. Nothing measured may be
+ * lost, and the exit code must say what happened.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
+
+/** A port with nothing listening: bind one, note it, close it. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+for (
+  const args of [
+    ["--bogus"],
+    ["--size", "0"],
+    ["--size", "1x"],
+    ["--duration", "-1s"],
+  ]
+) {
+  Deno.test(`latency ${args.join(" ")} exits 2 with one line and starts nothing`, async () => {
+    await using dir = await tempDir();
+    const csvPath = join(dir.path, "never.csv");
+    const result = await runCli(["latency", "127.0.0.1:7", ...args, "--csv", csvPath]);
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, "");
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0], /^netspeed: [A-Z].*\(see "netspeed latency --help"\)$/);
+    await assert.rejects(Deno.stat(csvPath), Deno.errors.NotFound);
+  });
+}
+
+for (const target of ["127.0.0.1:70000", "127.0.0.1:", "127.0.0.1"]) {
+  Deno.test(`latency ${target} is refused as bad input (exit 2)`, async () => {
+    const result = await runCli(["latency", target]);
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      new RegExp(`^netspeed: Invalid address "${target.replaceAll(".", "\\.")}"`),
+    );
+  });
+}
+
+Deno.test("latency to a closed port fails fast with a clear error and exit 1", async () => {
+  const port = closedPort();
+  const started = performance.now();
+  const result = await runCli(["latency", `127.0.0.1:${port}`, "--timeout", "2s", "-c", "2"]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr.trim(),
+    `netspeed: Cannot connect to "127.0.0.1:${port}": connection refused`,
+  );
+  assert.ok(performance.now() - started < 15_000);
+});
+
+Deno.test("latency to a server that never answers times out within --timeout and exits 1", async () => {
+  await using dir = await tempDir();
+  // Accepts and reads, never writes back.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      held.push(conn);
+      conn.readable.pipeTo(new WritableStream()).catch(() => {});
+    }
+  })();
+  try {
+    const csvPath = join(dir.path, "silent.csv");
+    const started = performance.now();
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${listener.addr.port}`,
+      ...["-c", "2", "-n", "5", "--warmup", "0", "--timeout", "300ms", "--csv", csvPath],
+    ]);
+    const elapsedMs = performance.now() - started;
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /Failures by kind: timeout 2/);
+    const rows = await readCsv(csvPath);
+    assert.deepEqual(rows.map((r) => r.error), ["timeout", "timeout"]);
+    assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
+  } finally {
+    listener.close();
+    for (const conn of held) {
+      try {
+        conn.close();
+      } catch { /* closed by the client */ }
+    }
+    await accepting.catch(() => {});
+  }
+});
+
+Deno.test("latency keeps every row and exits 1 when the server is killed mid-run", async () => {
+  await using dir = await tempDir();
+  const server = await startServe();
+  const csvPath = join(dir.path, "killed.csv");
+  const jsonPath = join(dir.path, "killed.json");
+  await using client = spawnCli([
+    "latency",
+    `127.0.0.1:${server.port}`,
+    ...["-c", "3", "-d", "20s", "--csv", csvPath, "--json", jsonPath, "--timeout", "2s"],
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await server.stop("SIGKILL");
+  const result = await client.wait(15_000);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /Failures by kind: /);
+  const rows = await readCsv(csvPath);
+  const ok = rows.filter((r) => r.error === "");
+  const failed = rows.filter((r) => r.error !== "");
+  assert.ok(ok.length > 100, `only ${ok.length} successful rows`);
+  // Each of the 3 connections ends with exactly one failed attempt.
+  assert.equal(failed.length, 3);
+  for (const r of failed) assert.match(r.error, /^(reset|closed)$/);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  assert.equal(summary.done, ok.length);
+  assert.equal(summary.failed, 3);
+  assert.equal(summary.csv.rows, rows.length);
+});
+
+Deno.test("Ctrl-C stops latency, keeps the CSV, prints the summary and exits 130", async () => {
+  await using dir = await tempDir();
+  await using server = await startServe();
+  const csvPath = join(dir.path, "interrupted.csv");
+  const jsonPath = join(dir.path, "interrupted.json");
+  await using client = spawnCli([
+    "latency",
+    `127.0.0.1:${server.port}`,
+    ...["-w", "2", "-c", "2", "-d", "30s", "--csv", csvPath, "--json", jsonPath],
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const result = await client.stop("SIGINT");
+  assert.equal(result.code, 130, result.stderr);
+  assert.match(result.stdout, /^all +[\d,]+ +0 /m);
+  assert.match(result.stdout, /Warning: Interrupted/);
+  const rows = await readCsv(csvPath);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  assert.equal(summary.interrupted, true);
+  assert.ok(rows.length > 100);
+  assert.equal(rows.length, summary.done + summary.failed);
+  assert.ok(rows.every((r) => r.error === ""));
+});

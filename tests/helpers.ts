@@ -1,0 +1,170 @@
+/**
+ * Shared test fixtures: run the CLI as a child process, start `serve` on a
+ * free loopback port, read CSV files back. Everything is real: processes,
+ * sockets and files.
+ *
+ * @module
+ */
+import { parse } from "csv-parse/sync";
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Absolute path of the repository root. */
+export const ROOT_DIR = decodeURIComponent(ROOT.pathname);
+
+/** The flags `deno task netspeed` runs with, so tests see what users see. */
+export const RUN_FLAGS = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-env",
+];
+
+/** Output of a finished CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `netspeed ARGS` to completion (bounded by `timeoutMs`). */
+export async function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...RUN_FLAGS, "main.ts", ...args],
+    cwd: ROOT_DIR,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A CLI process running in the background, such as `serve`. */
+export interface RunningCli extends AsyncDisposable {
+  process: Deno.ChildProcess;
+  /** Lines printed so far on stdout. */
+  lines: string[];
+  /** Waits for a stdout line matching `pattern` (bounded by `timeoutMs`). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends a signal and waits for the exit; resolves with the output. */
+  stop(signal?: Deno.Signal): Promise<CliResult>;
+  /** Waits for the process to exit by itself (killed after `timeoutMs`). */
+  wait(timeoutMs?: number): Promise<CliResult>;
+}
+
+/** Starts `netspeed ARGS` and keeps reading its stdout line by line. */
+export function spawnCli(args: string[], extraFlags: string[] = []): RunningCli {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [...RUN_FLAGS, ...extraFlags, "main.ts", ...args],
+    cwd: ROOT_DIR,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  const stderrText = new Response(process.stderr).text();
+  const stdoutDone = (async () => {
+    let rest = "";
+    for await (const chunk of process.stdout.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+      for (const wake of waiters.splice(0)) wake();
+    }
+    if (rest) lines.push(rest);
+    for (const wake of waiters.splice(0)) wake();
+  })();
+  let finished: Promise<CliResult> | undefined;
+  const finish = () =>
+    finished ??= (async () => {
+      const status = await process.status;
+      await stdoutDone;
+      return { code: status.code, stdout: lines.join("\n"), stderr: await stderrText };
+    })();
+  return {
+    process,
+    lines,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        for (const line of lines) {
+          const match = line.match(pattern);
+          if (match) return match;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `No line matching ${pattern} within ${timeoutMs} ms: ${lines.join(" | ")}`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+    async wait(timeoutMs = 30_000) {
+      const timer = setTimeout(() => {
+        try {
+          process.kill("SIGKILL");
+        } catch { /* already gone */ }
+      }, timeoutMs);
+      try {
+        return await finish();
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      return await finish();
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        process.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await finish();
+    },
+  };
+}
+
+/** Starts `netspeed serve` with the echo service on a free port; resolves once it listens. */
+export async function startServe(
+  extraArgs: string[] = [],
+): Promise<RunningCli & { port: number }> {
+  const server = spawnCli(["serve", "--port", "0", "--no-discard", "--no-chargen", ...extraArgs]);
+  const match = await server.waitFor(/^echo listening on 127\.0\.0\.1:(\d+)/);
+  return Object.assign(server, { port: Number(match[1]) });
+}
+
+/** Reads a CSV file into objects keyed by header. */
+export async function readCsv(path: string): Promise<Record<string, string>[]> {
+  return parse(await Deno.readTextFile(path), { columns: true, skip_empty_lines: true });
+}
+
+/** Exact percentile of sorted values, nearest-rank (as HdrHistogram defines it). */
+export function nearestRank(sorted: number[], percent: number): number {
+  const rank = Math.max(1, Math.ceil((percent / 100) * sorted.length));
+  return sorted[rank - 1];
+}
+
+/** A fresh temporary folder, removed when disposed. */
+export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "netspeed-test-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
