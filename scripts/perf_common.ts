@@ -1,0 +1,87 @@
+/**
+ * Helpers for the benchmark scripts: free ports, background processes that
+ * are always stopped, medians. Benchmarks compare against a peer measured
+ * in the same run and print ratios; they assert nothing.
+ *
+ * @module
+ */
+
+/** A loopback port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/** Whether a program is on PATH. */
+export async function have(program: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("sh", { args: ["-c", `command -v ${program}`] }).output();
+    return out.code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A background process killed on dispose. */
+export function background(cmd: string, args: string[]): AsyncDisposable & { process: Deno.ChildProcess } {
+  const process = new Deno.Command(cmd, { args, stdout: "null", stderr: "null", stdin: "null" })
+    .spawn();
+  return {
+    process,
+    async [Symbol.asyncDispose]() {
+      try {
+        process.kill("SIGTERM");
+      } catch { /* gone */ }
+      await process.status;
+    },
+  };
+}
+
+/** Runs a command to completion, bounded by `timeoutMs`; returns stdout and stderr. */
+export async function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+/** Waits until a TCP port accepts connections (bounded). */
+export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** Median of a list (the mean of the middle two for even lengths). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The flags the netspeed tasks run with. */
+export const NETSPEED = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-env",
+  new URL("../main.ts", import.meta.url).pathname,
+];
