@@ -168,3 +168,24 @@ Deno.test("serve runs discard and chargen on their own ports (RFC 863, RFC 864)"
   const result = await server.stop();
   assert.match(result.stdout, /^discard +1 +0 +0 +10,000 +0$/m);
 });
+
+Deno.test("serve holds 2000 concurrent connections in one process, echoing on each", async () => {
+  await using server = await startServe();
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 2000; i++) conns.push(await connect(server.port));
+    // All open at once: each now does one round trip.
+    await Promise.all(conns.map(async (conn, i) => {
+      const payload = new Uint8Array([i & 0xff, i >> 8, 7, 7]);
+      await conn.write(payload);
+      const back = new Uint8Array(4);
+      let filled = 0;
+      while (filled < 4) filled += (await conn.read(back.subarray(filled)))!;
+      assert.deepEqual(back, payload);
+    }));
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  const result = await server.stop();
+  assert.match(result.stdout, /^echo +2,000 +0 +0 +8,000 +8,000$/m);
+});
