@@ -11,6 +11,7 @@ import type {
   TcpServiceName,
   TcpServicesOptions,
 } from "./server/tcp_services.ts";
+import type { IntervalSchedule } from "./throughput/schedule.ts";
 
 /** Why an attempt failed; "" means it succeeded. The index is the wire code. */
 export const ERROR_KINDS = [
@@ -100,3 +101,212 @@ export type FromServerWorker =
   | { type: "listening"; bound: BoundService[] }
   | { type: "stopped"; totals: Record<TcpServiceName, ServiceTotals> | null }
   | { type: "error"; message: string };
+
+/** A direction of transfer as CSV files and summaries name it. */
+export type TransferDirection = "up" | "down";
+
+/** Wire code of a direction in {@linkcode IntervalBatch}: the index in this list. */
+export const TRANSFER_DIRECTIONS = ["up", "down"] as const satisfies readonly TransferDirection[];
+
+/** What one throughput Worker is asked to do. */
+export interface ThroughputJob {
+  workerId: number;
+  /** Global ids of the streams (TCP connections) this worker drives. */
+  streamIds: number[];
+  host: string;
+  /** Port of the service the mode talks to: discard (up), chargen (down) or echo (both). */
+  port: number;
+  /** `up` writes, `down` reads, `both` writes and reads the echo back on each stream. */
+  mode: "up" | "down" | "both";
+  /** Bytes per write and per read. */
+  blockBytes: number;
+  /** Bound on each connect. */
+  timeoutMs: number;
+  /** Where intervals start and end, from the common start. */
+  schedule: IntervalSchedule;
+}
+
+/**
+ * Bytes moved per stream, direction and interval, column by column;
+ * `length` entries are valid. One batch per finished interval and worker.
+ */
+export interface IntervalBatch {
+  workerId: number;
+  length: number;
+  stream: Uint32Array;
+  /** Index into {@linkcode TRANSFER_DIRECTIONS}. */
+  direction: Uint8Array;
+  /** Index of the interval in the schedule. */
+  interval: Uint32Array;
+  /** End of the interval in ms since the common start; earlier than planned when stopped. */
+  endMs: Float64Array;
+  bytes: Float64Array;
+}
+
+/** A stream that failed, to connect or while moving data. */
+export interface StreamFailure {
+  stream: number;
+  kind: ErrorKind;
+  message: string;
+  /** Ms since the common start when it failed; null when it failed before the start. */
+  atMs: number | null;
+}
+
+/** Main thread → throughput Worker. */
+export type ToThroughputWorker =
+  | { type: "start"; job: ThroughputJob }
+  /** Every stream is connected: the common start is `startEpochMs` on the shared clock. */
+  | { type: "go"; startEpochMs: number }
+  /** Stop early (Ctrl-C): close the interval in progress, flush, report. */
+  | { type: "stop" };
+
+/** Throughput Worker → main thread. */
+export type FromThroughputWorker =
+  | { type: "ready"; workerId: number; liveStreams: number; failures: StreamFailure[] }
+  | { type: "intervals"; batch: IntervalBatch }
+  | { type: "failure"; workerId: number; failure: StreamFailure }
+  | { type: "done"; workerId: number }
+  | { type: "error"; workerId: number; message: string };
+
+/** What one connect Worker is asked to do. */
+export interface ConnectJob {
+  workerId: number;
+  /** Address to connect to, resolved once by the main thread. */
+  host: string;
+  /** The name typed, which TLS verifies the certificate against. */
+  serverName: string;
+  port: number;
+  /** Connections to open one after the other; `undefined` when bounded by time. */
+  count?: number;
+  /** Length of the run when bounded by time. */
+  durationMs?: number;
+  /** Bound on each connect (and TLS handshake). */
+  timeoutMs: number;
+  /** TLS: PEM roots to trust beyond the default ones; `null` for plain TCP. */
+  tls: { caCerts: string[] } | null;
+  /** Origin of `start_us`, on the clock shared by all threads. */
+  runStartEpochMs: number;
+}
+
+/** Connection attempts of one worker, column by column; `length` entries are valid. */
+export interface ConnectBatch {
+  workerId: number;
+  length: number;
+  seq: Uint32Array;
+  /** Start of the attempt, µs since the run started (shared clock). */
+  startUs: Float64Array;
+  /** connect() until established (plus the TLS handshake), µs; NaN when it failed. */
+  connectUs: Float64Array;
+  /** Index into {@linkcode ERROR_KINDS}. */
+  error: Uint8Array;
+}
+
+/** Main thread → connect Worker. */
+export type ToConnectWorker =
+  | { type: "start"; job: ConnectJob }
+  | { type: "go"; deadlineEpochMs?: number }
+  | { type: "stop" };
+
+/** Connect Worker → main thread. */
+export type FromConnectWorker =
+  | { type: "ready"; workerId: number }
+  | { type: "batch"; batch: ConnectBatch }
+  /** Stopped before its count or time: failures in a row made further attempts pointless. */
+  | { type: "gaveUp"; workerId: number; consecutiveFailures: number }
+  | {
+    type: "done";
+    workerId: number;
+    /** Encoded HDR histogram of this worker's successful set-up times (ns). */
+    histogram: string;
+    /** The first failure's message, so a run where all fail can say why. */
+    firstError: string | null;
+  }
+  | { type: "error"; workerId: number; message: string };
+
+/** What one open-loop Worker is asked to do (TCP or UDP). */
+export interface OpenLoopJob {
+  workerId: number;
+  /** Global ids of the connections (UDP: sockets) this worker drives; also their schedule slot. */
+  connectionIds: number[];
+  /** Messages each of those connections sends, in the same order. */
+  counts: number[];
+  /** Connections over all workers: the N of the schedule. */
+  totalConnections: number;
+  /** Messages per second over all connections. */
+  ratePerSec: number;
+  /** Past this many ms after the common start nothing more is sent. */
+  sendCutoffMs: number;
+  transport: "tcp" | "udp";
+  host: string;
+  port: number;
+  sizeBytes: number;
+  /** TCP: closed-loop round trips per connection before the start, not recorded. */
+  warmup: number;
+  /** Bound on connect and on each message's wait for its reply. */
+  timeoutMs: number;
+  /** Compare each reply with what was sent. */
+  verify: boolean;
+  /** Origin of `start_us` and `intended_us`, on the clock shared by all threads. */
+  runStartEpochMs: number;
+}
+
+/**
+ * Samples of an open-loop worker: the closed-loop columns, where `rttUs` is
+ * the corrected figure (from the intended send time) and `startUs` the
+ * actual send, plus the intended send time and the uncorrected RTT.
+ */
+export interface OpenLoopSampleBatch extends SampleBatch {
+  /** Intended send time, µs since the run started. */
+  intendedUs: Float64Array;
+  /** Reply time minus actual send time, µs; NaN for failed attempts. */
+  rttUncorrectedUs: Float64Array;
+}
+
+/** What a UDP socket saw, for loss, duplicates, reordering and jitter. */
+export interface UdpSocketCounts {
+  connection: number;
+  /** Datagrams sent. */
+  sent: number;
+  /** Distinct datagrams echoed back in time. */
+  received: number;
+  /** Echoes of a datagram already echoed. */
+  duplicates: number;
+  /** Echoes that arrived after the echo of a later-sent datagram. */
+  reordered: number;
+  /** Echoes that arrived after the time limit (counted as lost). */
+  late: number;
+  /** Echoes whose bytes differ from what was sent (ignored, so counted as lost). */
+  mismatched: number;
+  /** RFC 3550 interarrival jitter of the round trips at the end, µs. */
+  jitterUs: number;
+}
+
+/** Main thread → open-loop Worker. */
+export type ToOpenLoopWorker =
+  | { type: "start"; job: OpenLoopJob }
+  /** Every connection is ready: the schedule starts at `startEpochMs` on the shared clock. */
+  | { type: "go"; startEpochMs: number }
+  /** Stop early (Ctrl-C): send nothing more, flush, report. */
+  | { type: "stop" };
+
+/** Open-loop Worker → main thread. */
+export type FromOpenLoopWorker =
+  | { type: "ready"; workerId: number; liveConnections: number }
+  | { type: "batch"; batch: OpenLoopSampleBatch }
+  | {
+    type: "done";
+    workerId: number;
+    /** Encoded HDR histogram of the corrected round trips (ns). */
+    histogram: string;
+    /** Encoded HDR histogram of the uncorrected round trips (ns). */
+    histogramUncorrected: string;
+    /** Messages sent. */
+    sent: number;
+    /** Messages planned but never sent (cut off, stopped, or their connection failed). */
+    unsent: number;
+    /** When the last message left, ms after the common start; null when none did. */
+    lastSendMs: number | null;
+    /** UDP only: per-socket counts. */
+    udp: UdpSocketCounts[] | null;
+  }
+  | { type: "error"; workerId: number; message: string };

@@ -25,7 +25,10 @@ export async function have(program: string): Promise<boolean> {
 }
 
 /** A background process killed on dispose. */
-export function background(cmd: string, args: string[]): AsyncDisposable & { process: Deno.ChildProcess } {
+export function background(
+  cmd: string,
+  args: string[],
+): AsyncDisposable & { process: Deno.ChildProcess } {
   const process = new Deno.Command(cmd, { args, stdout: "null", stderr: "null", stdin: "null" })
     .spawn();
   return {
@@ -40,7 +43,11 @@ export function background(cmd: string, args: string[]): AsyncDisposable & { pro
 }
 
 /** Runs a command to completion, bounded by `timeoutMs`; returns stdout and stderr. */
-export async function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(cmd, {
     args,
     stdout: "piped",

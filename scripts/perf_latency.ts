@@ -78,7 +78,13 @@ async function denoFloor(port: number): Promise<Measure> {
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
     await Deno.writeTextFile(file, FLOOR);
-    const out = await run(Deno.execPath(), ["run", "--allow-net", file, String(port), String(seconds)]);
+    const out = await run(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      file,
+      String(port),
+      String(seconds),
+    ]);
     return JSON.parse(out.stdout);
   } finally {
     await Deno.remove(file);
@@ -90,11 +96,20 @@ const add = (name: string, m: Measure) => (results[name] ??= []).push(m);
 
 const hasSockperf = await have("sockperf");
 const hasSocat = await have("socat");
-if (!hasSockperf) console.log("sockperf is not installed (apt-get install sockperf): no peer to compare with");
+if (!hasSockperf) {
+  console.log("sockperf is not installed (apt-get install sockperf): no peer to compare with");
+}
 if (!hasSocat) console.log("socat is not installed: skipping the C echo server");
 
 const ownPort = freePort();
-await using _own = background(Deno.execPath(), [...NETSPEED, "serve", "--port", String(ownPort), "--no-discard", "--no-chargen"]);
+await using _own = background(Deno.execPath(), [
+  ...NETSPEED,
+  "serve",
+  "--port",
+  String(ownPort),
+  "--no-discard",
+  "--no-chargen",
+]);
 const sockperfPort = freePort();
 await using _sockperf = hasSockperf
   ? background("sockperf", ["server", "--tcp", "-i", "127.0.0.1", "-p", String(sockperfPort)])
@@ -107,7 +122,9 @@ await waitForPort(ownPort);
 if (hasSockperf) await new Promise((resolve) => setTimeout(resolve, 500));
 if (hasSocat) await waitForPort(socatPort);
 
-console.log(`Loopback, 1 connection, 1024-byte payload, ${seconds} s per measurement, ${runs} runs (interleaved)\n`);
+console.log(
+  `Loopback, 1 connection, 1024-byte payload, ${seconds} s per measurement, ${runs} runs (interleaved)\n`,
+);
 for (let i = 0; i < runs; i++) {
   if (hasSockperf) add("sockperf client -> sockperf server", await sockperf(sockperfPort));
   add("netspeed client -> netspeed server", await netspeedClient(ownPort));
@@ -127,7 +144,11 @@ console.log("\nmedians of the runs (RTT = full round trip)");
 const width = Math.max(...rows.map((r) => r.name.length));
 console.log(`${"".padEnd(width)}  ${"p50 RTT µs".padStart(10)}  ${"round trips/s".padStart(13)}`);
 for (const r of rows) {
-  console.log(`${r.name.padEnd(width)}  ${r.p50Us.toFixed(1).padStart(10)}  ${r.perSec.toFixed(0).padStart(13)}`);
+  console.log(
+    `${r.name.padEnd(width)}  ${r.p50Us.toFixed(1).padStart(10)}  ${
+      r.perSec.toFixed(0).padStart(13)
+    }`,
+  );
 }
 const get = (name: string) => rows.find((r) => r.name === name);
 const peer = get("sockperf client -> sockperf server");
@@ -138,10 +159,22 @@ console.log("");
 if (peer && own) {
   const rttRatio = own.p50Us / peer.p50Us;
   const rateRatio = own.perSec / peer.perSec;
-  console.log(`p50 RTT, netspeed / sockperf:     ${rttRatio.toFixed(2)}x (target <= 1.10) ${rttRatio <= 1.1 ? "met" : "NOT met"}`);
-  console.log(`rate,    netspeed / sockperf:     ${rateRatio.toFixed(2)}x (target >= 0.85) ${rateRatio >= 0.85 ? "met" : "NOT met"}`);
+  console.log(
+    `p50 RTT, netspeed / sockperf:     ${rttRatio.toFixed(2)}x (target <= 1.10) ${
+      rttRatio <= 1.1 ? "met" : "NOT met"
+    }`,
+  );
+  console.log(
+    `rate,    netspeed / sockperf:     ${rateRatio.toFixed(2)}x (target >= 0.85) ${
+      rateRatio >= 0.85 ? "met" : "NOT met"
+    }`,
+  );
 }
 if (socat && floor) {
-  console.log(`p50 RTT, netspeed / bare Deno:    ${(socat.p50Us / floor.p50Us).toFixed(2)}x (the tool's own cost over the runtime's)`);
+  console.log(
+    `p50 RTT, netspeed / bare Deno:    ${
+      (socat.p50Us / floor.p50Us).toFixed(2)
+    }x (the tool's own cost over the runtime's)`,
+  );
   console.log(`rate,    netspeed / bare Deno:    ${(socat.perSec / floor.perSec).toFixed(2)}x`);
 }

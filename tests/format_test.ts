@@ -25,5 +25,5 @@ Deno.test("renderProgress() shows done/planned, rate, elapsed and ETA", () => {
 
 Deno.test("renderProgress() uses the planned time when the run is bounded by time", () => {
   const line = renderProgress({ done: 100, plannedMs: 10_000, unit: "round trips" }, 5000, 4);
-  assert.match(line, /^\[##\.\.\]  50%  100 round trips  20\/s  elapsed 0:05  ETA 0:05$/);
+  assert.equal(line, "[##..]  50%  100 round trips  20/s  elapsed 0:05  ETA 0:05");
 });

@@ -3,7 +3,8 @@ import { createHistogram, recordUs } from "../lib/histogram.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../lib/latency/csv_rows.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../lib/latency/options.ts";
 import { SampleBuffer } from "../lib/latency/sample_buffer.ts";
-import { formatLatencySummary, summarizeLatency, zeroErrorCounts } from "../lib/latency/summary.ts";
+import { zeroErrorCounts } from "../lib/error_counts.ts";
+import { formatLatencySummary, summarizeLatency } from "../lib/latency/summary.ts";
 import { newRunInfo } from "../lib/run_info.ts";
 import { errorCode } from "../lib/worker_protocol.ts";
 

@@ -7,7 +7,21 @@ import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { latency } from "../commands/latency.ts";
 import { DEFAULT_LATENCY_OPTIONS, type LatencyOptions } from "../latency/options.ts";
-import { parseDurationMs, parseHostPort, parseInteger, parseSizeBytes } from "../units.ts";
+import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
+import {
+  parseDurationMs,
+  parseHostPort,
+  parseInteger,
+  parseRatePerSec,
+  parseSizeBytes,
+} from "../units.ts";
+
+/** Rate of `--udp` runs when `--rate` is not given (UDP is always paced). */
+export const DEFAULT_UDP_RATE_PER_SEC = 1000;
+/** `--timeout` of `--udp` runs when not given: how long an echo may take before it is lost. */
+export const DEFAULT_UDP_TIMEOUT_MS = 1000;
+/** Largest UDP payload over IPv4 (65 535 − 8 − 20). */
+export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** Raw flag values as commander hands them over. */
 export interface LatencyFlags {
@@ -17,10 +31,13 @@ export interface LatencyFlags {
   duration?: string;
   size: string;
   warmup: string;
-  timeout: string;
+  timeout?: string;
   verify: boolean;
+  rate?: string;
+  udp?: boolean;
   csv?: string;
   json?: string;
+  report?: string;
   progress: boolean;
 }
 
@@ -33,6 +50,24 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
   const durationMs = flags.duration === undefined
     ? undefined
     : parseDurationMs(flags.duration, "--duration");
+  const udp = flags.udp === true;
+  const ratePerSec = flags.rate !== undefined
+    ? parseRatePerSec(flags.rate, "--rate")
+    : udp
+    ? DEFAULT_UDP_RATE_PER_SEC
+    : undefined;
+  const mode = ratePerSec === undefined ? "closed-loop" : "open-loop";
+  const sizeBytes = parseSizeBytes(flags.size, "--size", 1);
+  if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {
+    throw new UsageError(
+      `Invalid --size "${flags.size}": open-loop messages carry a ${FRAME_HEADER_BYTES}-byte header (sequence number and send time), so they need at least ${FRAME_HEADER_BYTES} bytes`,
+    );
+  }
+  if (udp && sizeBytes > MAX_UDP_PAYLOAD_BYTES) {
+    throw new UsageError(
+      `Invalid --size "${flags.size}": a UDP datagram holds at most ${MAX_UDP_PAYLOAD_BYTES} bytes`,
+    );
+  }
   return {
     target: parseHostPort(target),
     workers: parseInteger(flags.workers, "--workers", { min: 1, max: 256 }),
@@ -43,14 +78,31 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
       ? d.count
       : parseInteger(flags.count, "--count", { min: 1 }),
     durationMs,
-    sizeBytes: parseSizeBytes(flags.size, "--size", 1),
+    mode,
+    ratePerSec,
+    transport: udp ? "udp" : "tcp",
+    sizeBytes,
     warmup: parseInteger(flags.warmup, "--warmup", { min: 0 }),
-    timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
+    timeoutMs: flags.timeout === undefined
+      ? (udp ? DEFAULT_UDP_TIMEOUT_MS : d.timeoutMs)
+      : parseDurationMs(flags.timeout, "--timeout"),
     verify: flags.verify,
-    csvPath: flags.csv,
+    // The report is built from the CSV, so --report alone writes one beside it.
+    csvPath: flags.csv ?? (flags.report === undefined ? undefined : csvBesideReport(flags.report)),
     jsonPath: flags.json,
+    reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
   };
+}
+
+/** Where `--report` without `--csv` puts the CSV: `run.html` → `run.csv`. */
+export function csvBesideReport(reportPath: string): string {
+  if (/\.csv$/i.test(reportPath)) {
+    throw new UsageError(`Invalid --report "${reportPath}": the report is HTML, not CSV`);
+  }
+  return /\.html?$/i.test(reportPath)
+    ? reportPath.replace(/\.html?$/i, ".csv")
+    : `${reportPath}.csv`;
 }
 
 /** Adds the flags every latency-like command shares. */
@@ -58,22 +110,40 @@ export const registerLatency: Register = (program, select) => {
   const d = DEFAULT_LATENCY_OPTIONS;
   program
     .command("latency")
-    .description("Measure TCP round-trip time against an echo server (closed-loop ping-pong)")
+    .description(
+      "Measure round-trip time against an echo server: closed-loop ping-pong, or open loop at a fixed --rate (TCP or --udp)",
+    )
     .argument("<host:port>", "echo server, e.g. 127.0.0.1:7007 or [::1]:7007")
     .option("-w, --workers <n>", "Web Workers (threads)", String(d.workers))
     .option("-c, --connections <n>", "connections per worker", String(d.connections))
-    .option("-n, --count <n>", `round trips per connection (default ${d.count})`)
+    .option(
+      "-n, --count <n>",
+      `round trips (messages, with --rate) per connection (default ${d.count})`,
+    )
     .option("-d, --duration <duration>", "measure for this long instead of a count (10s, 1m)")
     .option("-s, --size <bytes>", "payload bytes per round trip", String(d.sizeBytes))
     .option("--warmup <n>", "unrecorded round trips per connection first", String(d.warmup))
     .option(
       "--timeout <duration>",
-      "limit on connect and on each round trip",
-      `${d.timeoutMs / 1000}s`,
+      `limit on connect and on each round trip (default ${d.timeoutMs / 1000}s, ${
+        DEFAULT_UDP_TIMEOUT_MS / 1000
+      }s with --udp)`,
+    )
+    .option(
+      "--rate <rate>",
+      "open loop: send this many messages per second over all connections, whatever the replies do (20000/s, 1.5k/s)",
+    )
+    .option(
+      "--udp",
+      `send datagrams to a UDP echo (always open loop; --rate defaults to ${DEFAULT_UDP_RATE_PER_SEC}/s)`,
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")
     .option("--json <file>", "write the summary with options and versions")
+    .option(
+      "--report <file>",
+      "write an interactive HTML report after the run (without --csv, the CSV goes beside it)",
+    )
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: LatencyFlags) => {
       const options = parseLatencyFlags(target, flags);

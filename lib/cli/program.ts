@@ -12,6 +12,10 @@ import { NETSPEED_VERSION } from "../run_info.ts";
 import { registerServe } from "./serve.ts";
 import { registerLatency } from "./latency.ts";
 import { registerBench } from "./bench.ts";
+import { registerThroughput } from "./throughput.ts";
+import { registerConnect } from "./connect.ts";
+import { registerReport } from "./report.ts";
+import { registerResponsiveness } from "./responsiveness.ts";
 
 /** A parsed command line, ready to run. */
 export interface Invocation {
@@ -23,7 +27,15 @@ export interface Invocation {
 /** Each `register*` adds one subcommand and reports the parsed invocation to `select`. */
 export type Register = (program: Command, select: (invocation: Invocation) => void) => void;
 
-const REGISTERS: Register[] = [registerLatency, registerServe, registerBench];
+const REGISTERS: Register[] = [
+  registerLatency,
+  registerThroughput,
+  registerConnect,
+  registerResponsiveness,
+  registerServe,
+  registerBench,
+  registerReport,
+];
 
 /** Builds the commander program (exposed for help-text tests). */
 export function buildProgram(select: (invocation: Invocation) => void): Command {

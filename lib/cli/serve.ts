@@ -5,7 +5,19 @@
  */
 import type { Register } from "./program.ts";
 import { DEFAULT_SERVE_OPTIONS, serve, type ServeOptions } from "../commands/serve.ts";
-import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
+import { UsageError } from "../errors.ts";
+import { DEFAULT_TLS_PORT } from "../server/tcp_services.ts";
+import { DEFAULT_UDP_ECHO_OPTIONS } from "../server/udp_echo.ts";
+import {
+  parseDurationMs,
+  parseInteger,
+  parsePort,
+  parseRatePerSec,
+  parseSizeBytes,
+} from "../units.ts";
+
+/** Largest UDP payload over IPv4: the most `--udp-max-size` can allow. */
+const MAX_UDP_DATAGRAM_BYTES = 65_507;
 
 /** Raw flag values as commander hands them over. */
 export interface ServeFlags {
@@ -19,11 +31,60 @@ export interface ServeFlags {
   maxConnections: string;
   idleTimeout: string;
   bufferSize: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Absent when a caller builds flags by hand; commander always sets it. */
+  tlsPort?: string;
+  /** Also echo over UDP on the echo port's number. */
+  udp?: boolean;
+  udpHost?: string;
+  udpMaxSize?: string;
+  udpRateLimit?: string;
+}
+
+/** Pure: the UDP echo options of `--udp` and its companions, or null without `--udp`. */
+export function parseServeUdpFlags(flags: ServeFlags): ServeOptions["udp"] {
+  const d = DEFAULT_UDP_ECHO_OPTIONS;
+  const companions = [
+    ["--udp-host", flags.udpHost],
+    ["--udp-max-size", flags.udpMaxSize],
+    ["--udp-rate-limit", flags.udpRateLimit],
+  ] as const;
+  if (!flags.udp) {
+    const given = companions.find(([, value]) => value !== undefined);
+    if (given) throw new UsageError(`Option ${given[0]} "${given[1]}" needs --udp too`);
+    return null;
+  }
+  const maxDatagramBytes = flags.udpMaxSize === undefined
+    ? d.maxDatagramBytes
+    : parseSizeBytes(flags.udpMaxSize, "--udp-max-size", 1);
+  if (maxDatagramBytes > MAX_UDP_DATAGRAM_BYTES) {
+    throw new UsageError(
+      `Invalid --udp-max-size "${flags.udpMaxSize}": a UDP datagram holds at most ${MAX_UDP_DATAGRAM_BYTES} bytes`,
+    );
+  }
+  return {
+    host: flags.udpHost ?? d.host,
+    maxDatagramBytes,
+    maxPerSec: flags.udpRateLimit === undefined
+      ? d.maxPerSec
+      : parseRatePerSec(flags.udpRateLimit, "--udp-rate-limit"),
+  };
 }
 
 /** Pure: validates raw flags into options. */
 export function parseServeFlags(flags: ServeFlags): ServeOptions {
   const d = DEFAULT_SERVE_OPTIONS;
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new UsageError(
+      flags.tlsCert === undefined
+        ? `Option --tls-key "${flags.tlsKey}" needs --tls-cert too`
+        : `Option --tls-cert "${flags.tlsCert}" needs --tls-key too`,
+    );
+  }
+  const tlsPort = parsePort(flags.tlsPort ?? String(DEFAULT_TLS_PORT), "--tls-port", {
+    allowZero: true,
+  });
   return {
     host: flags.host,
     ports: {
@@ -38,6 +99,10 @@ export function parseServeFlags(flags: ServeFlags): ServeOptions {
     maxConnections: parseInteger(flags.maxConnections, "--max-connections", { min: 1 }),
     idleTimeoutMs: parseDurationMs(flags.idleTimeout, "--idle-timeout", { allowZero: true }),
     bufferBytes: parseSizeBytes(flags.bufferSize, "--buffer-size", 1) ?? d.bufferBytes,
+    tls: flags.tlsCert !== undefined && flags.tlsKey !== undefined
+      ? { port: tlsPort, certFile: flags.tlsCert, keyFile: flags.tlsKey }
+      : null,
+    udp: parseServeUdpFlags(flags),
   };
 }
 
@@ -64,6 +129,26 @@ export const registerServe: Register = (program, select) => {
       `${d.idleTimeoutMs / 1000}s`,
     )
     .option("--buffer-size <bytes>", "bytes buffered per connection", String(d.bufferBytes))
+    .option("--tls-cert <file>", "PEM certificate chain: also run echo over TLS (needs --tls-key)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert")
+    .option(
+      "--tls-port <port>",
+      "port of echo over TLS (0 picks a free port)",
+      String(DEFAULT_TLS_PORT),
+    )
+    .option("--udp", "also echo over UDP, on the echo port's number")
+    .option(
+      "--udp-host <address>",
+      `address the UDP echo binds (default ${DEFAULT_UDP_ECHO_OPTIONS.host}: UDP stays on loopback unless this says otherwise, even with --host)`,
+    )
+    .option(
+      "--udp-max-size <bytes>",
+      `larger datagrams are dropped unanswered (default ${DEFAULT_UDP_ECHO_OPTIONS.maxDatagramBytes})`,
+    )
+    .option(
+      "--udp-rate-limit <rate>",
+      `datagrams answered per second over all senders; more are dropped (default ${DEFAULT_UDP_ECHO_OPTIONS.maxPerSec}/s)`,
+    )
     .action((flags: ServeFlags) => {
       const options = parseServeFlags(flags);
       select({ command: "serve", run: () => serve(options) });

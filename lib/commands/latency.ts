@@ -5,24 +5,21 @@
  *
  * @module
  */
-import process from "node:process";
 import { CsvWriter } from "../csv_writer.ts";
 import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { ProgressBar } from "../progress.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
-import { onInterrupt } from "../signals.ts";
 import { formatHostPort } from "../units.ts";
-import { ERROR_KINDS, type FromLatencyWorker, type ToLatencyWorker } from "../worker_protocol.ts";
+import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
+import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
+import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
+import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
+import { printResult, writeReport } from "./report.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../latency/options.ts";
-import {
-  formatLatencySummary,
-  type LatencySummary,
-  summarizeLatency,
-  zeroErrorCounts,
-} from "../latency/summary.ts";
+import { formatLatencySummary, type LatencySummary, summarizeLatency } from "../latency/summary.ts";
 
 const WORKER_URL = new URL("../latency/worker.ts", import.meta.url).href;
 
@@ -35,11 +32,23 @@ export interface LatencyResult {
 /** Runs the test, prints the summary, writes the files; resolves with the exit code. */
 export async function latency(options: LatencyOptions): Promise<ExitCodeValue> {
   const result = await runLatency(options);
+  // Also after a Ctrl-C: what was measured is in the CSV and deserves its report.
+  if (options.reportPath && options.csvPath) {
+    const report = await writeReport(
+      [{ csvPath: options.csvPath, summary: result.summary }],
+      options.reportPath,
+    );
+    printResult(report);
+  }
   return result.exitCode;
 }
 
 /** Like {@linkcode latency}, also returning the summary. */
 export async function runLatency(options: LatencyOptions): Promise<LatencyResult> {
+  // A fixed rate (or UDP, which is always paced) runs the open-loop workers.
+  if (options.mode === "open-loop" || options.transport === "udp") {
+    return await runOpenLoopLatency(options);
+  }
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
@@ -51,148 +60,74 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const errors = zeroErrorCounts();
   const perWorker = jobs.map(() => ({ histogram: createHistogram() as Histogram, failed: 0 }));
   let attempts = 0;
-  let readyWorkers = 0;
   let liveConnections = 0;
-  let finishedWorkers = 0;
-  let interrupted = false;
-  const workerErrors: string[] = [];
-  const allReady = Promise.withResolvers<void>();
-  const allDone = Promise.withResolvers<void>();
-
-  const workers = jobs.map((job) => {
-    const worker = new Worker(WORKER_URL, { type: "module", name: `latency-${job.workerId}` });
-    const finish = () => {
-      worker.terminate();
-      if (++finishedWorkers === jobs.length) allDone.resolve();
-      // A worker that dies before it is ready must not hold the others.
-      readyWorker(0);
-    };
-    let ready = false;
-    const readyWorker = (live: number) => {
-      if (ready) return;
-      ready = true;
-      liveConnections += live;
-      if (++readyWorkers === jobs.length) allReady.resolve();
-    };
-    worker.onmessage = (event: MessageEvent<FromLatencyWorker>) => {
-      const message = event.data;
-      switch (message.type) {
-        case "batch": {
-          const { batch } = message;
-          csv?.writeRows(latencyRows(batch));
-          attempts += batch.length;
-          for (let i = 0; i < batch.length; i++) {
-            const code = batch.error[i];
-            if (code !== 0) {
-              errors[ERROR_KINDS[code] as keyof typeof errors]++;
-              perWorker[batch.workerId].failed++;
-            }
-          }
-          break;
-        }
-        case "ready":
-          readyWorker(message.liveConnections);
-          break;
-        case "done":
-          perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
-          finish();
-          break;
-        case "error":
-          workerErrors.push(`worker ${message.workerId}: ${message.message}`);
-          finish();
-          break;
+  const group = WorkerGroup.start<LatencyJob, ToLatencyWorker, FromLatencyWorker>({
+    url: WORKER_URL,
+    name: "latency",
+    jobs,
+    onMessage(message) {
+      if (message.type === "batch") {
+        const { batch } = message;
+        csv?.writeRows(latencyRows(batch));
+        attempts += batch.length;
+        perWorker[batch.workerId].failed += countFailures(batch, errors);
+      } else if (message.type === "ready") {
+        liveConnections += message.liveConnections;
+      } else if (message.type === "done") {
+        perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
       }
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      workerErrors.push(`worker ${job.workerId}: ${event.message}`);
-      finish();
-    };
-    return worker;
+    },
   });
-  const send = (message: ToLatencyWorker) => {
-    for (const worker of workers) {
-      try {
-        worker.postMessage(message);
-      } catch { /* already terminated */ }
-    }
-  };
-
-  const removeSignalListeners = onInterrupt(() => {
-    interrupted = true;
-    send({ type: "stop" });
+  const phase = await measure(group, {
+    go: (nowEpochMs): ToLatencyWorker => ({
+      type: "go",
+      deadlineEpochMs: options.durationMs === undefined
+        ? undefined
+        : nowEpochMs + options.durationMs,
+    }),
+    stop: { type: "stop" },
+    progress: () => {
+      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
+      const bar = new ProgressBar(() => ({
+        done: attempts,
+        planned,
+        plannedMs: options.durationMs,
+        unit: "round trips",
+      })).start();
+      return () => bar.stop();
+    },
   });
-  jobs.forEach((job, i) =>
-    workers[i].postMessage({ type: "start", job } satisfies ToLatencyWorker)
-  );
-
-  await Promise.race([allReady.promise, allDone.promise]);
-  const measureStartEpochMs = sharedClockMs();
-  const cpuStart = process.cpuUsage();
-  send({
-    type: "go",
-    deadlineEpochMs: options.durationMs === undefined
-      ? undefined
-      : measureStartEpochMs + options.durationMs,
-  });
-  const progress = options.progress === "auto" && ProgressBar.wanted()
-    ? new ProgressBar(() => ({
-      done: attempts,
-      planned,
-      plannedMs: options.durationMs,
-      unit: "round trips",
-    })).start()
-    : undefined;
-
-  await allDone.promise;
-  const measuredSeconds = (sharedClockMs() - measureStartEpochMs) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  progress?.stop();
-  removeSignalListeners();
   csv?.close();
 
   const summary = summarizeLatency({
     options,
     run,
     planned,
-    interrupted,
-    measuredSeconds,
+    interrupted: phase.interrupted,
+    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
-    cpu: {
-      userSeconds: cpu.user / 1e6,
-      systemSeconds: cpu.system / 1e6,
-      cores: navigator.hardwareConcurrency,
-    },
+    cpu: phase.cpu,
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
-  summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
-  if (options.jsonPath) {
-    try {
-      await Deno.writeTextFile(options.jsonPath, JSON.stringify(summary, null, 2) + "\n");
-    } catch (error) {
-      throw new RunError(
-        `Cannot write JSON file "${options.jsonPath}": ${(error as Error).message}`,
-      );
-    }
-  }
+  summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
-  if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {
-    const kind = (Object.entries(errors).find(([, n]) =>
-      n > 0
-    )?.[0] ?? "other") as keyof typeof errors;
+  if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {
     throw new RunError(
-      `Cannot connect to "${formatHostPort(options.target)}": ${describeErrorKind(kind)}`,
+      `Cannot connect to "${formatHostPort(options.target)}": ${
+        describeErrorKind(commonestFailure(errors))
+      }`,
     );
   }
   console.log(formatLatencySummary(summary));
   if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
   if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
 
-  const exitCode = interrupted
+  const exitCode = phase.interrupted
     ? ExitCode.interrupted
-    : summary.failed > 0 || workerErrors.length > 0
+    : summary.failed > 0 || group.errors.length > 0
     ? ExitCode.failed
     : ExitCode.ok;
   return { summary, exitCode };

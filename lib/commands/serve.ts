@@ -1,5 +1,6 @@
 /**
- * `netspeed serve`: runs the echo, discard and chargen services until
+ * `netspeed serve`: runs the echo, discard and chargen services (and,
+ * with `--udp`, echo over UDP on the echo port's number) until
  * SIGINT/SIGTERM, then prints what they did.
  *
  * @module
@@ -14,9 +15,16 @@ import {
   TcpServices,
   type TcpServicesOptions,
 } from "../server/tcp_services.ts";
+import { UdpEcho, type UdpEchoOptions } from "../server/udp_echo.ts";
+
+/** Echo over UDP as `serve` runs it: on the TCP echo port's number. */
+export type ServeUdpOptions = Omit<UdpEchoOptions, "port">;
 
 /** Options of `netspeed serve`. */
-export type ServeOptions = TcpServicesOptions;
+export type ServeOptions = TcpServicesOptions & {
+  /** Echo over UDP on the echo port's number; off when absent or `null`. @default {null} */
+  udp?: ServeUdpOptions | null;
+};
 
 /** The defaults of `netspeed serve`. */
 export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = DEFAULT_TCP_SERVICES_OPTIONS;
@@ -30,17 +38,41 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
     throw new RunError((error as Error).message);
   }
   for (const bound of services.bound) {
-    console.log(`${bound.service} listening on ${formatHostPort(bound)} (tcp)`);
+    const transport = bound.service === "tls-echo" ? "tls" : "tcp";
+    console.log(`${bound.service} listening on ${formatHostPort(bound)} (${transport})`);
   }
   if (services.bound.length === 0) throw new RunError("Cannot serve: every service is turned off");
+  let udp: UdpEcho | undefined;
+  if (options.udp) {
+    const echo = services.bound.find((b) => b.service === "echo");
+    try {
+      if (!echo) throw new Error("Cannot serve echo over UDP: --udp needs the echo service");
+      udp = UdpEcho.start({ ...options.udp, port: echo.port });
+    } catch (error) {
+      await services.close();
+      throw new RunError((error as Error).message);
+    }
+    console.log(`udp-echo listening on ${formatHostPort(udp)} (udp)`);
+  }
 
   const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
   const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
   await services.close();
+  await udp?.close();
   console.log(`\nStopped by ${signal}.`);
   console.log(formatServeTotals(services.totals, services.bound.map((b) => b.service)));
+  if (udp) {
+    const t = udp.totals;
+    console.log(
+      `udp-echo: ${formatCount(t.received)} datagrams received, ${formatCount(t.echoed)} echoed (${
+        formatCount(t.bytesEchoed)
+      } bytes), dropped: ${formatCount(t.droppedTooBig)} too big, ${
+        formatCount(t.droppedRateLimit)
+      } over the rate limit`,
+    );
+  }
   return ExitCode.ok;
 }
 

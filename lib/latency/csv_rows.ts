@@ -5,7 +5,7 @@
  * @module
  */
 import type { CsvCell } from "../csv_writer.ts";
-import { ERROR_KINDS, type SampleBatch } from "../worker_protocol.ts";
+import { ERROR_KINDS, type OpenLoopSampleBatch, type SampleBatch } from "../worker_protocol.ts";
 
 /**
  * Columns of `latency.csv`, units in the names:
@@ -39,6 +39,32 @@ export function latencyRows(batch: SampleBatch): CsvCell[][] {
       batch.bytes[i],
       ERROR_KINDS[error],
     ];
+  }
+  return rows;
+}
+
+/**
+ * Columns of an open-loop `latency.csv`: the closed-loop columns, where
+ * `start_us` is the actual send and `rtt_us` the corrected round trip
+ * (reply − intended send), then:
+ * - `intended_us`: when the schedule meant the message to leave, µs since the run started
+ * - `rtt_uncorrected_us`: reply − actual send, µs (empty when the attempt failed)
+ */
+export const OPEN_LOOP_CSV_HEADER = [
+  ...LATENCY_CSV_HEADER,
+  "intended_us",
+  "rtt_uncorrected_us",
+] as const;
+
+/** Rows of one open-loop batch, in the order of {@linkcode OPEN_LOOP_CSV_HEADER}. */
+export function openLoopRows(batch: OpenLoopSampleBatch): CsvCell[][] {
+  const rows = latencyRows(batch);
+  for (let i = 0; i < batch.length; i++) {
+    const intended = batch.intendedUs[i];
+    rows[i].push(
+      Number.isNaN(intended) ? "" : intended.toFixed(1),
+      batch.error[i] === 0 ? batch.rttUncorrectedUs[i].toFixed(3) : "",
+    );
   }
   return rows;
 }

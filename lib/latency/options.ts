@@ -7,9 +7,22 @@
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
 
+/**
+ * How messages are paced: "closed-loop" sends the next round trip when the
+ * last one is back; "open-loop" sends on a fixed schedule (`ratePerSec`),
+ * whatever the replies do.
+ */
+export type LatencyMode = "closed-loop" | "open-loop";
+
 /** What `netspeed latency` measures and where it writes. */
 export interface LatencyOptions {
   target: HostPort;
+  /** Absent means closed loop. @default {"closed-loop"} */
+  mode?: LatencyMode;
+  /** Messages per second over all connections; open loop only. */
+  ratePerSec?: number;
+  /** "udp" sends datagrams to a UDP echo, always open loop. @default {"tcp"} */
+  transport?: "tcp" | "udp";
   /** Web Workers, each on its own thread. @default {1} */
   workers: number;
   /** Connections per worker. @default {1} */
@@ -30,6 +43,11 @@ export interface LatencyOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /**
+   * Interactive HTML report built from the CSV after the run; without
+   * `csvPath` the CSV is written beside it (`run.html` → `run.csv`).
+   */
+  reportPath?: string;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
 }

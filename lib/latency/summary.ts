@@ -10,16 +10,10 @@ import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from
 import type { RunInfo } from "../run_info.ts";
 import { formatCount, formatTable, formatUs } from "../table.ts";
 import { formatHostPort } from "../units.ts";
-import { ERROR_KINDS, type ErrorKind } from "../worker_protocol.ts";
-import type { LatencyOptions } from "./options.ts";
-
-/** Successes and failures counted by kind. */
-export type ErrorCounts = Record<ErrorKind, number>;
-
-/** An all-zero {@linkcode ErrorCounts}. */
-export function zeroErrorCounts(): ErrorCounts {
-  return Object.fromEntries(ERROR_KINDS.slice(1).map((k) => [k, 0])) as ErrorCounts;
-}
+import type { ErrorCounts } from "../error_counts.ts";
+import type { UdpSummary } from "../udp/reception.ts";
+import type { LatencyMode, LatencyOptions } from "./options.ts";
+import type { RateFigures } from "./schedule.ts";
 
 /** Per-worker figures. */
 export interface WorkerSummary {
@@ -35,7 +29,7 @@ export interface LatencySummary {
   command: "latency";
   run: RunInfo;
   target: string;
-  mode: "closed-loop";
+  mode: LatencyMode;
   options: Omit<LatencyOptions, "target"> & { target: string };
   /** Round trips planned (null when bounded by time). */
   planned: number | null;
@@ -58,6 +52,22 @@ export interface LatencySummary {
   histogram: string;
   /** CSV file and its data rows, when one was written. */
   csv: { path: string; rows: number } | null;
+  /**
+   * Open loop: the rate asked for beside the rate the client kept, and
+   * answers per second of the whole measured time (the drain included).
+   */
+  rate?: RateFigures & { answeredPerSec: number };
+  /** Open loop: messages sent, and planned but never sent. */
+  messages?: { sent: number; unsent: number };
+  /**
+   * Open loop: round trips timed from the actual send instead of the
+   * intended one (what a closed-loop tool would report); `rtt` is corrected.
+   */
+  rttUncorrected?: LatencyStats;
+  /** Open loop: HDR histogram of the uncorrected round trips (ns), compressed base64. */
+  histogramUncorrected?: string;
+  /** UDP: loss, duplicates, reordering and jitter. */
+  udp?: UdpSummary;
 }
 
 /** What the command counted during the run. */

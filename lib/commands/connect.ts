@@ -1,0 +1,156 @@
+/**
+ * `netspeed connect HOST:PORT`: TCP connection set-up time (and TLS
+ * handshake time with `--tls`), one connection at a time per Web Worker,
+ * every attempt written to CSV as it arrives, percentiles from the merged
+ * HDR histograms.
+ *
+ * @module
+ */
+import { isIP } from "node:net";
+import { lookup } from "node:dns/promises";
+import { CsvWriter } from "../csv_writer.ts";
+import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
+import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
+import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import { describeErrorKind } from "../net_io.ts";
+import { ProgressBar } from "../progress.ts";
+import { newRunInfo, sharedClockMs } from "../run_info.ts";
+import { formatHostPort } from "../units.ts";
+import type { ConnectJob, FromConnectWorker, ToConnectWorker } from "../worker_protocol.ts";
+import { CONNECT_CSV_HEADER, connectRows } from "../connect/csv_rows.ts";
+import { type ConnectOptions, planConnectWorkers, plannedAttempts } from "../connect/options.ts";
+import { type ConnectSummary, formatConnectSummary, summarizeConnect } from "../connect/summary.ts";
+
+const WORKER_URL = new URL("../connect/worker.ts", import.meta.url).href;
+
+/** What a finished run hands to callers such as `bench`. */
+export interface ConnectResult {
+  summary: ConnectSummary;
+  exitCode: ExitCodeValue;
+}
+
+/** Runs the test, prints the summary, writes the files; resolves with the exit code. */
+export async function connect(options: ConnectOptions): Promise<ExitCodeValue> {
+  return (await runConnect(options)).exitCode;
+}
+
+/**
+ * Resolves the target's name once, so no attempt pays for a lookup.
+ * Uses the system resolver (getaddrinfo), which reads /etc/hosts.
+ */
+export async function resolveOnce(host: string): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch (error) {
+    throw new RunError(`Cannot resolve "${host}": ${(error as Error).message}`);
+  }
+}
+
+/** Like {@linkcode connect}, also returning the summary. */
+export async function runConnect(options: ConnectOptions): Promise<ConnectResult> {
+  const caCerts: string[] = [];
+  if (options.caFile !== undefined) {
+    try {
+      caCerts.push(await Deno.readTextFile(options.caFile));
+    } catch (error) {
+      throw new RunError(`Cannot read --ca file "${options.caFile}": ${(error as Error).message}`);
+    }
+  }
+  const address = await resolveOnce(options.target.host);
+  const run = newRunInfo();
+  const runStartEpochMs = sharedClockMs();
+  const csv = options.csvPath
+    ? await CsvWriter.create(options.csvPath, CONNECT_CSV_HEADER)
+    : undefined;
+  const jobs = planConnectWorkers(options, address, caCerts, runStartEpochMs);
+  const planned = plannedAttempts(options);
+
+  const errors = zeroErrorCounts();
+  const perWorker = jobs.map(() => ({
+    histogram: createHistogram() as Histogram,
+    failed: 0,
+    gaveUpAfterFailures: null as number | null,
+  }));
+  let attempts = 0;
+  const firstErrors: string[] = [];
+  const group = WorkerGroup.start<ConnectJob, ToConnectWorker, FromConnectWorker>({
+    url: WORKER_URL,
+    name: "connect",
+    jobs,
+    onMessage(message) {
+      if (message.type === "batch") {
+        const { batch } = message;
+        csv?.writeRows(connectRows(batch));
+        attempts += batch.length;
+        perWorker[batch.workerId].failed += countFailures(batch, errors);
+      } else if (message.type === "gaveUp") {
+        perWorker[message.workerId].gaveUpAfterFailures = message.consecutiveFailures;
+      } else if (message.type === "done") {
+        perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
+        if (message.firstError !== null) firstErrors.push(message.firstError);
+      }
+    },
+  });
+  const phase = await measure(group, {
+    go: (nowEpochMs): ToConnectWorker => ({
+      type: "go",
+      deadlineEpochMs: options.durationMs === undefined
+        ? undefined
+        : nowEpochMs + options.durationMs,
+    }),
+    stop: { type: "stop" },
+    progress: () => {
+      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
+      const bar = new ProgressBar(() => ({
+        done: attempts,
+        planned,
+        plannedMs: options.durationMs,
+        unit: "connections",
+      })).start();
+      return () => bar.stop();
+    },
+  });
+  csv?.close();
+
+  const summary = summarizeConnect({
+    options,
+    run,
+    address,
+    planned,
+    interrupted: phase.interrupted,
+    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    merged: mergeHistograms(perWorker.map((w) => w.histogram)),
+    perWorker,
+    errors,
+    cpu: phase.cpu,
+    csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
+  });
+  summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+
+  if (
+    summary.done === 0 && summary.failed > 0 && !phase.interrupted && group.errors.length === 0
+  ) {
+    const kind = commonestFailure(errors);
+    const detail = kind === "other" && firstErrors[0] ? ` (${firstErrors[0]})` : "";
+    const what = options.tls && kind === "other" ? "TLS handshake failed" : describeErrorKind(kind);
+    const hint = options.tls && /certificate|issuer/i.test(firstErrors[0] ?? "")
+      ? "; trust the server's certificate or its CA with --ca FILE"
+      : "";
+    throw new RunError(
+      `Cannot connect to "${formatHostPort(options.target)}": ${what}${detail}${hint}`,
+    );
+  }
+  console.log(formatConnectSummary(summary));
+  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
+  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
+
+  const exitCode = phase.interrupted
+    ? ExitCode.interrupted
+    : summary.failed > 0 || group.errors.length > 0
+    ? ExitCode.failed
+    : ExitCode.ok;
+  return { summary, exitCode };
+}

@@ -1,0 +1,198 @@
+/**
+ * `netspeed report FILE…`: reads latency, throughput, connect and
+ * responsiveness CSVs (any number, from any hosts), streams and aggregates
+ * each, and writes one self-contained interactive HTML page. Also used by
+ * `latency --report` and by `bench`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { ExitCode, type ExitCodeValue, RunError, UsageError } from "../errors.ts";
+import { NETSPEED_VERSION } from "../run_info.ts";
+import { loadInlineScripts } from "../report/assets.ts";
+import { renderReportHtml } from "../report/html.ts";
+import { loadRun, type ReportRun } from "../report/load_run.ts";
+import { defaultOutputPath, type ReportOptions, runLabels, runLimits } from "../report/options.ts";
+import { formatInteger } from "../report/format.ts";
+
+/** One run to report: its CSV, and its summary when the caller holds it (else the JSON beside). */
+export interface ReportSource {
+  csvPath: string;
+  summary?: unknown;
+}
+
+/** What writing a report did. */
+export interface ReportResult {
+  outputPath: string;
+  bytes: number;
+  runs: ReportRun[];
+  /** Inputs left out as unusable (only with `skipUnusable`), with the reason. */
+  skipped: { csvPath: string; reason: string }[];
+  /** Data rows read over all CSVs. */
+  rows: number;
+  seconds: number;
+}
+
+/** Runs `netspeed report`; resolves with the exit code. */
+export async function report(options: ReportOptions): Promise<ExitCodeValue> {
+  const { csvPaths, firstIsFolder } = await expandInputs(options.inputs);
+  const outputPath = options.outputPath ?? defaultOutputPath(options.inputs[0], firstIsFolder);
+  const result = await writeReport(
+    csvPaths.map((csvPath) => ({ csvPath })),
+    outputPath,
+    options.title,
+  );
+  printResult(result);
+  return ExitCode.ok;
+}
+
+/** Prints where the report went and what it holds; malformed rows go to stderr. */
+export function printResult(result: ReportResult): void {
+  for (const s of result.skipped) console.error(`netspeed: Report left out: ${s.reason}`);
+  for (const run of result.runs) {
+    if (run.malformed.count === 0) continue;
+    const first = run.malformed.examples[0];
+    console.error(
+      `netspeed: Warning: "${run.csvPath}": skipped ${
+        formatInteger(run.malformed.count)
+      } malformed row${run.malformed.count === 1 ? "" : "s"} of ${
+        formatInteger(run.rowsRead)
+      } (line ${first.line}: ${first.reason}); the report counts them`,
+    );
+  }
+  console.log(
+    `Report: ${result.outputPath} (${
+      (result.bytes / 1e6).toFixed(2)
+    } MB, ${result.runs.length} run${result.runs.length === 1 ? "" : "s"}, ${
+      formatInteger(result.rows)
+    } rows read in ${result.seconds.toFixed(1)} s)`,
+  );
+}
+
+/**
+ * Reads every source, one at a time so memory holds one file's aggregate
+ * being built, and writes the page to `outputPath`. Throws
+ * {@linkcode UsageError} for unusable input (nothing is written then) and
+ * {@linkcode RunError} when the page cannot be written.
+ */
+export async function writeReport(
+  sources: readonly ReportSource[],
+  outputPath: string,
+  title?: string,
+  { skipUnusable = false }: { skipUnusable?: boolean } = {},
+): Promise<ReportResult> {
+  const started = performance.now();
+  if (sources.length === 0) throw new UsageError("Nothing to report: no CSV file given");
+  const resolvedOutput = await resolvedPath(outputPath);
+  for (const s of sources) {
+    if (await resolvedPath(s.csvPath) === resolvedOutput) {
+      throw new UsageError(`Cannot write the report over its input "${s.csvPath}"`);
+    }
+  }
+  const labels = runLabels(sources.map((s) => s.csvPath));
+  const limits = runLimits(sources.length);
+  const runs: ReportRun[] = [];
+  const skipped: ReportResult["skipped"] = [];
+  for (const [i, source] of sources.entries()) {
+    try {
+      runs.push(await loadRun(source.csvPath, labels[i], limits, source.summary));
+    } catch (error) {
+      if (!skipUnusable || !(error instanceof UsageError)) throw error;
+      skipped.push({ csvPath: source.csvPath, reason: error.message });
+    }
+  }
+  if (runs.length === 0) {
+    throw new UsageError(`Nothing to report: ${skipped.map((s) => s.reason).join("; ")}`);
+  }
+  const scripts = await loadInlineScripts();
+  const html = renderReportHtml({
+    title: title ?? `netspeed report: ${labels.join(", ")}`,
+    generatedAt: new Date().toISOString(),
+    version: NETSPEED_VERSION,
+    runs,
+  }, scripts);
+  const bytes = new TextEncoder().encode(html);
+  try {
+    await Deno.writeFile(outputPath, bytes);
+  } catch (error) {
+    throw new RunError(`Cannot write report "${outputPath}": ${(error as Error).message}`);
+  }
+  return {
+    outputPath,
+    bytes: bytes.length,
+    runs,
+    skipped,
+    rows: runs.reduce((a, r) => a + r.rowsRead, 0),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * Writes `folder/report.html` from every CSV in `folder` (what `bench`
+ * saved), leaving out, with a message, files the report cannot draw.
+ */
+export async function writeFolderReport(folder: string): Promise<ReportResult> {
+  const { csvPaths } = await expandInputs([folder]);
+  const name = folder.split(/[\\/]/).filter(Boolean).pop() ?? folder;
+  const result = await writeReport(
+    csvPaths.map((csvPath) => ({ csvPath })),
+    join(folder, "report.html"),
+    `netspeed bench ${name}`,
+    { skipUnusable: true },
+  );
+  printResult(result);
+  return result;
+}
+
+/**
+ * Turns the inputs into CSV paths: files as given, folders into their
+ * `*.csv` files by name. A missing input is a usage error (exit 2).
+ */
+export async function expandInputs(
+  inputs: readonly string[],
+): Promise<{ csvPaths: string[]; firstIsFolder: boolean }> {
+  const csvPaths: string[] = [];
+  let firstIsFolder = false;
+  for (const [i, input] of inputs.entries()) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(input);
+    } catch (error) {
+      const reason = error instanceof Deno.errors.NotFound
+        ? "no such file"
+        : (error as Error).message;
+      throw new UsageError(`Cannot read CSV file "${input}": ${reason}`);
+    }
+    if (!info.isDirectory) {
+      csvPaths.push(input);
+      continue;
+    }
+    if (i === 0) firstIsFolder = true;
+    const found: string[] = [];
+    for await (const entry of Deno.readDir(input)) {
+      if (entry.isFile && /\.csv$/i.test(entry.name)) found.push(join(input, entry.name));
+    }
+    if (found.length === 0) throw new UsageError(`Folder "${input}" has no .csv file to report`);
+    csvPaths.push(...found.sort(csvOrder));
+  }
+  return { csvPaths, firstIsFolder };
+}
+
+/** Latency, throughput, connect, responsiveness (bench's order), then the rest by name. */
+function csvOrder(a: string, b: string): number {
+  const rank = (p: string) => {
+    const name = p.split(/[\\/]/).pop() ?? p;
+    const order = ["latency.csv", "throughput.csv", "connect.csv", "responsiveness.csv"];
+    const i = order.indexOf(name);
+    return i === -1 ? order.length : i;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+async function resolvedPath(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    return path;
+  }
+}

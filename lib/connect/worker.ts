@@ -1,0 +1,162 @@
+/**
+ * The connect Worker: opens one TCP connection at a time (and runs the
+ * TLS handshake with `--tls`), times connect() until established, closes
+ * it and opens the next, recording every attempt into transferable
+ * batches and successful set-up times into an HDR histogram the main
+ * thread merges.
+ *
+ * Started by `lib/commands/connect.ts` from its module URL, so
+ * `deno compile --include lib/connect/worker.ts` can embed it.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
+import { classifyError, TimeoutError } from "../net_io.ts";
+import {
+  type ConnectJob,
+  errorCode,
+  type FromConnectWorker,
+  type ToConnectWorker,
+} from "../worker_protocol.ts";
+import { GIVE_UP_AFTER_SUCCESS, GIVE_UP_BEFORE_SUCCESS } from "./options.ts";
+import { AttemptBuffer } from "./attempt_buffer.ts";
+
+/** Batches are flushed at least this often, so CSV rows and progress keep up. */
+const FLUSH_EVERY_MS = 200;
+
+function post(message: FromConnectWorker, transfer: ArrayBuffer[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+let stopping = false;
+const goSignal = Promise.withResolvers<number | undefined>();
+/** The attempt in flight, for the watchdog and for Ctrl-C. */
+let inFlight: { startPerf: number; abort: AbortController; conn?: Deno.Conn } | null = null;
+
+self.onmessage = (event: MessageEvent<ToConnectWorker>) => {
+  const message = event.data;
+  if (message.type === "start") {
+    run(message.job).catch((error) => {
+      post({
+        type: "error",
+        workerId: message.job.workerId,
+        message: String(error?.stack ?? error),
+      });
+    });
+  } else if (message.type === "go") {
+    goSignal.resolve(message.deadlineEpochMs);
+  } else if (message.type === "stop") {
+    stopping = true;
+    goSignal.resolve(undefined);
+    cancel(inFlight);
+  }
+};
+
+function cancel(attempt: typeof inFlight): void {
+  if (!attempt) return;
+  attempt.abort.abort();
+  try {
+    attempt.conn?.close();
+  } catch { /* already closed */ }
+}
+
+/**
+ * Opens one connection and closes it; resolves when it was established
+ * (and its TLS handshake done). The time limit is kept by a watchdog, not
+ * a timer per attempt, which would cost a measurable share of a loopback
+ * connect.
+ */
+async function openOnce(job: ConnectJob, attempt: NonNullable<typeof inFlight>): Promise<void> {
+  const conn = await Deno.connect({
+    hostname: job.host,
+    port: job.port,
+    transport: "tcp",
+    signal: attempt.abort.signal,
+  });
+  attempt.conn = conn;
+  if (job.tls) {
+    const tls = await Deno.startTls(conn, {
+      hostname: job.serverName,
+      caCerts: job.tls.caCerts,
+    });
+    attempt.conn = tls;
+    await tls.handshake();
+  }
+}
+
+async function run(job: ConnectJob): Promise<void> {
+  const histogram = createHistogram();
+  const attempts = new AttemptBuffer(job.workerId);
+  const flush = () => {
+    if (attempts.length === 0) return;
+    const { batch, transfer } = attempts.take();
+    post({ type: "batch", batch }, transfer);
+  };
+  post({ type: "ready", workerId: job.workerId });
+  const deadlineEpochMs = await goSignal.promise;
+  const deadlinePerf = deadlineEpochMs === undefined
+    ? Infinity
+    : deadlineEpochMs - performance.timeOrigin;
+
+  const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
+  let timedOut = false;
+  const watchdog = setInterval(() => {
+    if (inFlight && performance.now() - inFlight.startPerf > job.timeoutMs) {
+      timedOut = true;
+      cancel(inFlight);
+    }
+  }, Math.max(5, Math.min(100, job.timeoutMs / 4)));
+
+  const count = job.count ?? Infinity;
+  let firstError: string | null = null;
+  let succeeded = false;
+  let failuresInRow = 0;
+  try {
+    for (let seq = 0; seq < count && !stopping; seq++) {
+      const t0 = performance.now();
+      if (t0 >= deadlinePerf) break;
+      const attempt = { startPerf: t0, abort: new AbortController() };
+      inFlight = attempt;
+      timedOut = false;
+      let error: unknown = null;
+      try {
+        await openOnce(job, attempt);
+      } catch (e) {
+        error = timedOut ? new TimeoutError(`not established within ${job.timeoutMs} ms`) : e;
+      }
+      const t1 = performance.now();
+      inFlight = null;
+      cancel(attempt);
+      // An attempt cut short by Ctrl-C is neither a success nor a failure.
+      if (stopping && error) break;
+      const startUs = (performance.timeOrigin + t0 - job.runStartEpochMs) * 1000;
+      if (error === null) {
+        const connectUs = (t1 - t0) * 1000;
+        recordUs(histogram, connectUs);
+        succeeded = true;
+        failuresInRow = 0;
+        if (attempts.push(seq, startUs, connectUs, 0)) flush();
+      } else {
+        firstError ??= (error as Error)?.message ?? String(error);
+        failuresInRow++;
+        if (attempts.push(seq, startUs, NaN, errorCode(classifyError(error)))) flush();
+        const limit = succeeded ? GIVE_UP_AFTER_SUCCESS : GIVE_UP_BEFORE_SUCCESS;
+        if (failuresInRow >= limit) {
+          post({ type: "gaveUp", workerId: job.workerId, consecutiveFailures: failuresInRow });
+          break;
+        }
+      }
+    }
+  } finally {
+    clearInterval(watchdog);
+    clearInterval(flushTimer);
+  }
+  flush();
+  post({
+    type: "done",
+    workerId: job.workerId,
+    histogram: encodeHistogram(histogram),
+    firstError,
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Runs an open-loop latency test (TCP or UDP) on Web Workers: plans the
+ * schedule, starts every worker on one common start, writes CSV rows as
+ * batches arrive, merges the histograms and builds the summary.
+ * `lib/commands/latency.ts` hands runs with a rate (or `--udp`) here.
+ *
+ * @module
+ */
+import { CsvWriter } from "../csv_writer.ts";
+import { ExitCode, RunError } from "../errors.ts";
+import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
+import { describeErrorKind } from "../net_io.ts";
+import { ProgressBar } from "../progress.ts";
+import { newRunInfo, sharedClockMs } from "../run_info.ts";
+import { formatHostPort } from "../units.ts";
+import type {
+  FromOpenLoopWorker,
+  OpenLoopJob,
+  ToOpenLoopWorker,
+  UdpSocketCounts,
+} from "../worker_protocol.ts";
+import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
+import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
+import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
+import type { LatencyOptions } from "./options.ts";
+import type { LatencySummary } from "./summary.ts";
+import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
+
+const TCP_WORKER_URL = new URL("./open_loop_worker.ts", import.meta.url).href;
+const UDP_WORKER_URL = new URL("../udp/latency_worker.ts", import.meta.url).href;
+
+/** Margin between the go message and the common start, so every worker gets it in time. */
+const START_MARGIN_MS = 20;
+
+/** Runs the test, prints the summary, writes the files. */
+export async function runOpenLoopLatency(
+  options: LatencyOptions,
+): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
+  const run = newRunInfo();
+  const runStartEpochMs = sharedClockMs();
+  const udp = options.transport === "udp";
+  const csv = options.csvPath
+    ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
+    : undefined;
+  const jobs = planOpenLoopWorkers(options, runStartEpochMs);
+  const planned = openLoopPlanned(options);
+
+  const errors = zeroErrorCounts();
+  const perWorker = jobs.map(() => ({ histogram: createHistogram() as Histogram, failed: 0 }));
+  const uncorrected: Histogram[] = [];
+  const udpCounts: UdpSocketCounts[] = [];
+  let sent = 0;
+  let unsent = 0;
+  let lastSendMs: number | null = null;
+  let attempts = 0;
+  let liveConnections = 0;
+  const group = WorkerGroup.start<OpenLoopJob, ToOpenLoopWorker, FromOpenLoopWorker>({
+    url: udp ? UDP_WORKER_URL : TCP_WORKER_URL,
+    name: `latency-${udp ? "udp" : "open"}`,
+    jobs,
+    onMessage(message) {
+      if (message.type === "batch") {
+        const { batch } = message;
+        csv?.writeRows(openLoopRows(batch));
+        attempts += batch.length;
+        perWorker[batch.workerId].failed += countFailures(batch, errors);
+      } else if (message.type === "ready") {
+        liveConnections += message.liveConnections;
+      } else if (message.type === "done") {
+        perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
+        uncorrected.push(decodeHistogram(message.histogramUncorrected));
+        sent += message.sent;
+        unsent += message.unsent;
+        if (message.lastSendMs !== null) {
+          lastSendMs = Math.max(lastSendMs ?? -Infinity, message.lastSendMs);
+        }
+        if (message.udp) udpCounts.push(...message.udp);
+      }
+    },
+  });
+  // Every worker starts its schedule at the same instant, a little after
+  // "go" so the message reaches each first.
+  let startEpochMs = 0;
+  const phase = await measure(group, {
+    go: (nowEpochMs): ToOpenLoopWorker => {
+      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      return { type: "go", startEpochMs };
+    },
+    stop: { type: "stop" },
+    progress: () => {
+      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
+      const bar = new ProgressBar(() => ({ done: attempts, planned, unit: "messages" })).start();
+      return () => bar.stop();
+    },
+  });
+  csv?.close();
+  const interrupted = phase.interrupted;
+  const workerErrors = group.errors;
+  const measuredSeconds = Math.max(0, (phase.endEpochMs - startEpochMs) / 1000);
+
+  const summary = summarizeOpenLoop({
+    options,
+    run,
+    planned,
+    interrupted,
+    measuredSeconds,
+    merged: mergeHistograms(perWorker.map((w) => w.histogram)),
+    mergedUncorrected: mergeHistograms(uncorrected),
+    perWorker,
+    errors,
+    sent,
+    unsent,
+    lastSendMs,
+    udp: udp ? udpCounts : null,
+    cpu: phase.cpu,
+    csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
+  });
+  summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+
+  if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {
+    const kind = commonestFailure(errors);
+    throw new RunError(
+      `${udp ? "No echo from the UDP echo at" : "Cannot connect to"} "${
+        formatHostPort(options.target)
+      }": ${describeErrorKind(kind)}`,
+    );
+  }
+  console.log(formatOpenLoopSummary(summary));
+  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
+  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
+
+  // Lost datagrams are what a UDP test measures, not a failure of the run.
+  const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;
+  const exitCode = interrupted
+    ? ExitCode.interrupted
+    : failedRun || workerErrors.length > 0
+    ? ExitCode.failed
+    : ExitCode.ok;
+  return { summary, exitCode };
+}

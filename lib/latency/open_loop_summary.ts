@@ -1,0 +1,237 @@
+/**
+ * The summary of an open-loop run (TCP or UDP): the corrected percentiles
+ * beside the uncorrected ones, the rate asked beside the rate kept, and,
+ * over UDP, loss, duplicates, reordering and jitter. Pure: tallies in, data
+ * and text out. The JSON has the closed-loop summary's shape plus the
+ * open-loop fields, so readers of one read the other.
+ *
+ * @module
+ */
+import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
+import type { RunInfo } from "../run_info.ts";
+import { formatCount, formatTable, formatUs } from "../table.ts";
+import { formatHostPort } from "../units.ts";
+import { summarizeUdp } from "../udp/reception.ts";
+import type { UdpSocketCounts } from "../worker_protocol.ts";
+import type { LatencyOptions } from "./options.ts";
+import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
+import { CPU_SATURATION_SHARE, type LatencySummary } from "./summary.ts";
+import type { ErrorCounts } from "../error_counts.ts";
+
+/** What the open-loop runner counted. */
+export interface OpenLoopTally {
+  options: LatencyOptions;
+  run: RunInfo;
+  /** Messages the schedule planned. */
+  planned: number;
+  interrupted: boolean;
+  /** Seconds from the common start to the last worker's end. */
+  measuredSeconds: number;
+  /** Corrected round trips of all workers. */
+  merged: Histogram;
+  mergedUncorrected: Histogram;
+  perWorker: { histogram: Histogram; failed: number }[];
+  errors: ErrorCounts;
+  sent: number;
+  unsent: number;
+  /** When the last message left, ms after the common start; null when none did. */
+  lastSendMs: number | null;
+  /** UDP only: per-socket counts. */
+  udp: UdpSocketCounts[] | null;
+  cpu: { userSeconds: number; systemSeconds: number; cores: number };
+  csv: { path: string; rows: number } | null;
+}
+
+/** Builds the summary of an open-loop run. */
+export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
+  const rtt = latencyStats(t.merged);
+  const rttUncorrected = latencyStats(t.mergedUncorrected);
+  const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
+  const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
+  const shareOfCores = t.measuredSeconds > 0
+    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.measuredSeconds / t.cpu.cores
+    : 0;
+  const rate = {
+    ...rateFigures(t.options.ratePerSec ?? 0, t.sent, t.lastSendMs ?? 0),
+    answeredPerSec: perSec(rtt.count),
+  };
+  const udp = t.udp ? summarizeUdp(t.udp) : undefined;
+  const warnings: string[] = [];
+  if (rtt.untrustedPercentiles.length > 0 && rtt.count > 0) {
+    warnings.push(
+      `${rtt.untrustedPercentiles.join(", ")} rest on fewer than 10 samples each (${
+        formatCount(rtt.count)
+      } round trips): do not trust them`,
+    );
+  }
+  if (rate.ratio < MIN_RATE_RATIO && t.sent > 0) {
+    warnings.push(
+      `The client sent ${formatCount(rate.achievedPerSec)} messages/s of the ${
+        formatCount(rate.askedPerSec)
+      }/s asked (${
+        (rate.ratio * 100).toFixed(1)
+      }%): it could not keep the rate, so these figures describe a lighter load than asked`,
+    );
+  }
+  if (t.unsent > 0 && !t.interrupted) {
+    warnings.push(
+      `${formatCount(t.unsent)} of ${
+        formatCount(t.planned)
+      } planned messages were never sent: their connection failed, or the client fell more than 10% behind the schedule`,
+    );
+  }
+  if (shareOfCores >= CPU_SATURATION_SHARE) {
+    warnings.push(
+      `The client used ${
+        (shareOfCores * 100).toFixed(0)
+      }% of ${t.cpu.cores} cores: it may have run out of CPU, so latencies include its own queueing`,
+    );
+  }
+  if (udp && udp.mismatched > 0) {
+    warnings.push(
+      `${
+        formatCount(udp.mismatched)
+      } echoes differed from the datagram sent and were counted as lost`,
+    );
+  }
+  if (udp && udp.late > 0) {
+    warnings.push(
+      `${
+        formatCount(udp.late)
+      } echoes came back after --timeout (${t.options.timeoutMs} ms) and were counted as lost`,
+    );
+  }
+  if (t.interrupted) {
+    warnings.push("Interrupted: the figures cover only what was measured before the stop");
+  }
+  const { target, ...rest } = t.options;
+  return {
+    command: "latency",
+    run: t.run,
+    target: formatHostPort(target),
+    mode: "open-loop",
+    options: { ...rest, target: formatHostPort(target) },
+    planned: t.planned,
+    done: rtt.count,
+    failed,
+    errors: t.errors,
+    interrupted: t.interrupted,
+    measuredSeconds: t.measuredSeconds,
+    roundTripsPerSec: perSec(rtt.count),
+    rtt,
+    workers: t.perWorker.map(({ histogram, failed }, worker) => {
+      const stats = latencyStats(histogram);
+      return {
+        worker,
+        done: stats.count,
+        failed,
+        roundTripsPerSec: perSec(stats.count),
+        rtt: stats,
+      };
+    }),
+    clientCpu: { ...t.cpu, shareOfCores },
+    warnings,
+    histogram: encodeHistogram(t.merged),
+    csv: t.csv,
+    rate,
+    messages: { sent: t.sent, unsent: t.unsent },
+    rttUncorrected,
+    histogramUncorrected: encodeHistogram(t.mergedUncorrected),
+    ...(udp ? { udp } : {}),
+  };
+}
+
+const STAT_COLUMNS = [
+  "done",
+  "failed",
+  "min",
+  "mean",
+  "stddev",
+  "p50",
+  "p90",
+  "p99",
+  "p99.9",
+  "p99.99",
+  "max",
+];
+
+function statCells(name: string, done: number, failed: number, s: LatencyStats): string[] {
+  const pct = (label: string, value: number) =>
+    formatUs(value) + (s.untrustedPercentiles.includes(label) ? "*" : "");
+  return [
+    name,
+    formatCount(done),
+    formatCount(failed),
+    ...(s.count === 0 ? Array(9).fill("-") : [
+      formatUs(s.minUs),
+      formatUs(s.meanUs),
+      formatUs(s.stddevUs),
+      pct("p50", s.p50Us),
+      pct("p90", s.p90Us),
+      pct("p99", s.p99Us),
+      pct("p99.9", s.p999Us),
+      pct("p99.99", s.p9999Us),
+      formatUs(s.maxUs),
+    ]),
+  ];
+}
+
+/** The aligned terminal summary of an open-loop run. */
+export function formatOpenLoopSummary(s: LatencySummary): string {
+  const o = s.options;
+  const udp = o.transport === "udp";
+  const bound = o.count !== undefined
+    ? `${formatCount(o.count)} messages each`
+    : `${(o.durationMs ?? 0) / 1000} s`;
+  const rate = s.rate ?? rateFigures(o.ratePerSec ?? 0, 0, 0);
+  const lines = [
+    `netspeed latency ${s.target}: open loop${udp ? " over UDP" : ""} at ${
+      formatCount(rate.askedPerSec)
+    } messages/s, ${o.workers} worker${o.workers === 1 ? "" : "s"} x ${o.connections} ${
+      udp ? "socket" : "connection"
+    }${o.connections === 1 ? "" : "s"}, ${formatCount(o.sizeBytes)} B payload, ${bound}`,
+    `Messages: planned ${formatCount(s.planned ?? 0)}, sent ${
+      formatCount(s.messages?.sent ?? 0)
+    }, answered ${formatCount(s.done)}, failed ${formatCount(s.failed)} in ${
+      s.measuredSeconds.toFixed(2)
+    } s`,
+    `Rate: asked ${formatCount(rate.askedPerSec)}/s, achieved ${
+      formatCount(rate.achievedPerSec)
+    }/s (${(rate.ratio * 100).toFixed(2)}%)${
+      s.rate ? `, answered ${formatCount(s.rate.answeredPerSec)}/s over the whole run` : ""
+    }`,
+  ];
+  if (s.udp) {
+    const u = s.udp;
+    lines.push(
+      `UDP: sent ${formatCount(u.sent)}, echoed ${formatCount(u.received)}, lost ${
+        formatCount(u.lost)
+      } (${(u.lossRatio * 100).toFixed(2)}%), duplicates ${formatCount(u.duplicates)}, reordered ${
+        formatCount(u.reordered)
+      }, jitter ${formatUs(u.jitterUs)} µs (RFC 3550${
+        u.sockets.length > 1
+          ? `, mean of ${u.sockets.length} sockets, max ${formatUs(u.jitterMaxUs)}`
+          : ""
+      })`,
+    );
+  }
+  const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
+  if (failures.length > 0) {
+    lines.push(
+      `Failures by kind: ${failures.map(([k, n]) => `${k} ${formatCount(n)}`).join(", ")}`,
+    );
+  }
+  lines.push("");
+  const rows = [statCells("corrected", s.done, s.failed, s.rtt)];
+  if (s.rttUncorrected) rows.push(statCells("uncorrected", s.done, s.failed, s.rttUncorrected));
+  if (s.workers.length > 1) {
+    for (const w of s.workers) rows.push(statCells(`worker ${w.worker}`, w.done, w.failed, w.rtt));
+  }
+  lines.push(formatTable(["", ...STAT_COLUMNS], rows));
+  lines.push("");
+  lines.push(
+    "Round-trip times in microseconds (full round trip). Corrected: from the time each message was meant to leave, so a stall counts against every message it delayed; uncorrected: from the time it left. Worker rows are corrected. * marks a percentile with fewer than 10 samples beyond it.",
+  );
+  for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,301 @@
+/**
+ * Reads one run for the report: its CSV, streamed and aggregated, and the
+ * JSON summary beside it (same name, `.json`) when there is one, for the
+ * metadata only a run's own machine knew. A run from another host may
+ * come without its JSON: then everything shown comes from the CSV.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { type AttemptLimits, AttemptsAggregator, type AttemptsData } from "./attempts.ts";
+import { type CsvKind, type CsvLayout, detectCsvLayout } from "./csv_kind.ts";
+import { type CsvRow, readCsvFile } from "./csv_stream.ts";
+import {
+  ResponsivenessAggregator,
+  type ResponsivenessData,
+  responsivenessJsonFacts,
+} from "./responsiveness_data.ts";
+import { ThroughputAggregator, type ThroughputData } from "./throughput_data.ts";
+
+/** Rows skipped because they could not be read, with the first few reasons. */
+export interface MalformedRows {
+  count: number;
+  examples: { line: number; reason: string }[];
+}
+
+/** Malformed rows whose reason is kept, per run. */
+const MALFORMED_EXAMPLES = 5;
+
+/** What the run's JSON summary said about it (all optional: the JSON may be absent). */
+export interface RunMeta {
+  /** How the JSON beside the CSV was found. */
+  json: "read" | "absent" | "unreadable" | "mismatched" | "given";
+  jsonPath: string;
+  target?: string;
+  mode?: string;
+  startedAt?: string;
+  runId?: string;
+  version?: string;
+  deno?: string;
+  os?: string;
+  arch?: string;
+  /** The options the run was started with, as the JSON lists them. */
+  options?: Record<string, unknown>;
+  /** Warnings the run itself printed. */
+  warnings: string[];
+}
+
+/** What every run carries, whatever its kind. */
+interface RunCommon {
+  /** Short unique name in charts and tables. */
+  label: string;
+  csvPath: string;
+  csvBytes: number;
+  /** Data rows in the CSV, malformed ones included. */
+  rowsRead: number;
+  malformed: MalformedRows;
+  /** Header columns the report does not use. */
+  ignoredColumns: string[];
+  meta: RunMeta;
+  /** Things the reader should know: JSON and CSV disagreeing, and so on. */
+  notes: string[];
+}
+
+/** A latency or connect run. */
+export interface AttemptsRun extends RunCommon {
+  kind: "latency" | "connect";
+  data: AttemptsData;
+}
+
+/** A throughput run. */
+export interface ThroughputRun extends RunCommon {
+  kind: "throughput";
+  data: ThroughputData;
+}
+
+/** A responsiveness run. */
+export interface ResponsivenessRun extends RunCommon {
+  kind: "responsiveness";
+  data: ResponsivenessData;
+}
+
+/** One run of any kind, ready for the report. */
+export type ReportRun = AttemptsRun | ThroughputRun | ResponsivenessRun;
+
+/** How much of each run the report keeps. */
+export interface RunLimits extends AttemptLimits {
+  /** Per-connection rows kept (the notable ones beyond). */
+  maxConnections: number;
+}
+
+/** The JSON path beside a CSV path: `run.csv` → `run.json`. */
+export function jsonPathBeside(csvPath: string): string {
+  return /\.csv$/i.test(csvPath) ? csvPath.replace(/\.csv$/i, ".json") : `${csvPath}.json`;
+}
+
+/**
+ * Reads `csvPath` (and the JSON beside it, or `summary` when the caller
+ * already holds it). Throws {@linkcode UsageError} naming the file and line
+ * when the CSV is missing, empty, of an unknown layout, or has no usable
+ * row; skips and counts malformed rows otherwise.
+ */
+export async function loadRun(
+  csvPath: string,
+  label: string,
+  limits: RunLimits,
+  summary?: unknown,
+): Promise<ReportRun> {
+  let layout: CsvLayout | undefined;
+  let add: ((row: CsvRow) => string | null) | undefined;
+  let attempts: AttemptsAggregator | undefined;
+  let throughput: ThroughputAggregator | undefined;
+  let responsiveness: ResponsivenessAggregator | undefined;
+  const malformed: MalformedRows = { count: 0, examples: [] };
+
+  const read = await readCsvFile(csvPath, (columns) => {
+    const detected = detectCsvLayout(columns);
+    if (typeof detected === "string") {
+      throw new UsageError(`Cannot use CSV file "${csvPath}" line 1: ${detected}`);
+    }
+    layout = detected;
+    const i = detected.index;
+    if (detected.kind === "throughput") {
+      throughput = new ThroughputAggregator({
+        stream: i.stream,
+        worker: i.worker,
+        direction: i.direction,
+        startS: i.interval_start_s,
+        endS: i.interval_end_s,
+        bytes: i.bytes,
+        omitted: i.omitted,
+      });
+      add = (row) => throughput!.add(row);
+    } else if (detected.kind === "responsiveness") {
+      responsiveness = new ResponsivenessAggregator({
+        phase: i.phase,
+        probe: i.probe,
+        connection: i.connection,
+        startUs: i.start_us,
+        rttUs: i.rtt_us,
+        error: i.error,
+      }, limits);
+      add = (row) => responsiveness!.add(row);
+    } else {
+      const latency = detected.kind === "latency";
+      attempts = new AttemptsAggregator({
+        worker: i.worker,
+        connection: latency ? i.connection : undefined,
+        startUs: i.start_us,
+        valueUs: latency ? i.rtt_us : i.connect_us,
+        error: i.error,
+        valueName: latency ? "rtt_us" : "connect_us",
+      }, limits);
+      add = (row) => attempts!.add(row);
+    }
+    const width = columns.length;
+    return (row) => {
+      const reason = row.fieldCount !== width
+        ? `${row.fieldCount} fields where the header has ${width}`
+        : add!(row);
+      if (reason === null) return;
+      malformed.count++;
+      if (malformed.examples.length < MALFORMED_EXAMPLES) {
+        malformed.examples.push({ line: row.line, reason });
+      }
+    };
+  });
+
+  const kind = layout!.kind;
+  if (read.rows === 0) {
+    throw new UsageError(`Cannot use CSV file "${csvPath}": it has a header but no data rows`);
+  }
+  if (malformed.count === read.rows) {
+    const first = malformed.examples[0];
+    throw new UsageError(
+      `Cannot use CSV file "${csvPath}": none of its ${read.rows} rows is usable (line ${first.line}: ${first.reason})`,
+    );
+  }
+
+  const meta = await readMeta(csvPath, kind, summary);
+  const common = {
+    label,
+    csvPath,
+    csvBytes: read.bytes,
+    rowsRead: read.rows,
+    malformed,
+    ignoredColumns: layout!.ignored,
+    meta: meta.meta,
+    notes: meta.notes,
+  };
+  const json = meta.json;
+  if (kind === "throughput") {
+    return { ...common, kind, data: throughput!.finish() };
+  }
+  if (kind === "responsiveness") {
+    const data = responsiveness!.finish(json ? responsivenessJsonFacts(json) : null);
+    common.notes.push(...rpmNotes(data));
+    return { ...common, kind, data };
+  }
+  const data = attempts!.finish(limits.maxConnections);
+  if (json && typeof json.done === "number" && json.done !== data.successes) {
+    common.notes.push(
+      `The JSON summary counts ${json.done} successful ${
+        kind === "latency" ? "round trips" : "connections"
+      }, the CSV ${data.successes}: the charts follow the CSV`,
+    );
+  }
+  return { ...common, kind, data };
+}
+
+/** RPM in the JSON and recomputed from the CSV this far apart (relative) is worth a note. */
+const RPM_DISAGREEMENT = 0.02;
+
+/** Notes where the RPM the run computed and the one its CSV gives disagree. */
+function rpmNotes(data: ResponsivenessData): string[] {
+  const notes: string[] = [];
+  for (const phase of ["idle", "loaded"] as const) {
+    const shown = data.rpm[phase];
+    const csv = data.csvRpm[phase]?.rpm;
+    if (shown?.source !== "json" || shown.rpm === null || csv == null) continue;
+    if (Math.abs(csv - shown.rpm) > RPM_DISAGREEMENT * shown.rpm) {
+      notes.push(
+        `The JSON summary gives a ${phase} RPM of ${Math.round(shown.rpm)}, the CSV ${
+          Math.round(csv)
+        }: the table shows the JSON's, which the run computed from every probe it made`,
+      );
+    }
+  }
+  return notes;
+}
+
+/** Reads the JSON beside the CSV (or takes `given`) into {@linkcode RunMeta}. */
+async function readMeta(
+  csvPath: string,
+  kind: CsvKind,
+  given: unknown,
+): Promise<{ meta: RunMeta; notes: string[]; json: Record<string, unknown> | null }> {
+  const jsonPath = jsonPathBeside(csvPath);
+  const notes: string[] = [];
+  let json: unknown = given;
+  let state: RunMeta["json"] = given === undefined ? "read" : "given";
+  if (given === undefined) {
+    try {
+      json = JSON.parse(await Deno.readTextFile(jsonPath));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        state = "absent";
+      } else {
+        state = "unreadable";
+        notes.push(
+          `The JSON beside the CSV ("${jsonPath}") could not be read (${
+            (error as Error).message
+          }): metadata comes from the CSV alone`,
+        );
+      }
+      json = null;
+    }
+  }
+  const record = isRecord(json) ? json : null;
+  if (record && record.command !== kind) {
+    notes.push(
+      `The JSON beside the CSV ("${jsonPath}") is from "${
+        String(record.command)
+      }", not "${kind}": it was ignored`,
+    );
+    return { meta: { json: "mismatched", jsonPath, warnings: [] }, notes, json: null };
+  }
+  if (!record) {
+    return {
+      meta: { json: state === "read" ? "unreadable" : state, jsonPath, warnings: [] },
+      notes,
+      json: null,
+    };
+  }
+  const run = isRecord(record.run) ? record.run : {};
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const options = isRecord(record.options) ? { ...record.options } : undefined;
+  // Paths on the machine that ran the test say nothing about the run.
+  if (options) { for (const key of ["csvPath", "jsonPath", "reportPath"]) delete options[key]; }
+  return {
+    meta: {
+      json: state,
+      jsonPath,
+      target: text(record.target),
+      mode: text(record.mode),
+      startedAt: text(run.startedAt),
+      runId: text(run.runId),
+      version: text(run.version),
+      deno: text(run.deno),
+      os: text(run.os),
+      arch: text(run.arch),
+      options,
+      warnings: Array.isArray(record.warnings) ? record.warnings.map(String) : [],
+    },
+    notes,
+    json: record,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,360 @@
+/**
+ * The UDP latency Worker: each of its sockets sends one datagram per
+ * appointment of the open-loop schedule to a UDP echo and matches echoes to
+ * datagrams by the sequence number in their header (see
+ * `lib/latency/frame.ts`), so loss, duplicates and reordering are seen
+ * rather than waited on. Every datagram becomes a sample: an echo in time
+ * (corrected and uncorrected RTT, as in the TCP open loop) or, once
+ * `timeoutMs` has passed without one, a loss (error `timeout`).
+ *
+ * Started by `lib/latency/open_loop_run.ts` from its module URL, so
+ * `deno compile --include lib/udp/latency_worker.ts` can embed it. Needs
+ * Deno's datagram API (`--unstable-net`, or `"unstable": ["net"]` in
+ * deno.json).
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
+import {
+  FRAME_HEADER_BYTES,
+  readFrameHeader,
+  sameBytesFrom,
+  writeFrameHeader,
+} from "../latency/frame.ts";
+import { type OpenLoopSample, OpenLoopSampleBuffer } from "../latency/open_loop_samples.ts";
+import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "../latency/schedule.ts";
+import { classifyError, TimeoutError } from "../net_io.ts";
+import { waitUntil } from "../pacer.ts";
+import {
+  errorCode,
+  type FromOpenLoopWorker,
+  type OpenLoopJob,
+  type ToOpenLoopWorker,
+  type UdpSocketCounts,
+} from "../worker_protocol.ts";
+import { ReceptionTracker } from "./reception.ts";
+
+/** Batches are flushed at least this often, so CSV rows and progress keep up. */
+const FLUSH_EVERY_MS = 200;
+/** Distinct random bodies per socket. */
+const BODY_POOL = 8;
+/** Send times kept per socket at most (a power of two); older echoes count as late. */
+const MAX_SEND_TIMES = 1 << 18;
+/** Warm-up datagrams carry sequence numbers from here down, out of the measured range. */
+const WARMUP_SEQ_BASE = 0xffff_ffff;
+
+function post(message: FromOpenLoopWorker, transfer: ArrayBuffer[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+let stopping = false;
+const goSignal = Promise.withResolvers<number | null>();
+const liveSockets = new Set<Deno.DatagramConn>();
+
+self.onmessage = (event: MessageEvent<ToOpenLoopWorker>) => {
+  const message = event.data;
+  if (message.type === "start") {
+    run(message.job).catch((error) => {
+      post({
+        type: "error",
+        workerId: message.job.workerId,
+        message: String(error?.stack ?? error),
+      });
+    });
+  } else if (message.type === "go") {
+    goSignal.resolve(message.startEpochMs);
+  } else if (message.type === "stop") {
+    stopping = true;
+    goSignal.resolve(null);
+    for (const socket of liveSockets) closeQuietly(socket);
+  }
+};
+
+function closeQuietly(socket: Deno.DatagramConn): void {
+  liveSockets.delete(socket);
+  try {
+    socket.close();
+  } catch { /* already closed */ }
+}
+
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let offset = 0; offset < size; offset += 65536) {
+    crypto.getRandomValues(bytes.subarray(offset, Math.min(size, offset + 65536)));
+  }
+  return bytes;
+}
+
+/** One socket's schedule, send times and echoes. */
+interface Sock {
+  id: number;
+  socket: Deno.DatagramConn;
+  count: number;
+  nextSend: number;
+  /** Datagrams below this one have been settled: echoed in time, or recorded as lost. */
+  settled: number;
+  sentAt: Float64Array;
+  bodies: Uint8Array[];
+  tracker: ReceptionTracker;
+  /** Datagrams whose echo did not match what was sent. */
+  mismatches: number;
+}
+
+async function run(job: OpenLoopJob): Promise<void> {
+  const schedule: SendSchedule = {
+    ratePerSec: job.ratePerSec,
+    totalConnections: job.totalConnections,
+  };
+  const target: Deno.NetAddr = { transport: "udp", hostname: job.host, port: job.port };
+  const corrected = createHistogram();
+  const uncorrected = createHistogram();
+  const samples = new OpenLoopSampleBuffer(job.workerId);
+  const flush = () => {
+    if (samples.length === 0) return;
+    const { batch, transfer } = samples.take();
+    post({ type: "batch", batch }, transfer);
+  };
+  const record = (sample: OpenLoopSample) => {
+    if (samples.push(sample)) flush();
+  };
+  const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
+  const runStartPerf = job.runStartEpochMs - performance.timeOrigin;
+  const usSinceRunStart = (perfMs: number) => (perfMs - runStartPerf) * 1000;
+
+  // Phase 1: open the sockets and check, closed loop, that the echo answers.
+  const opened = await Promise.all(job.connectionIds.map(async (id, i) => {
+    const startPerf = performance.now();
+    try {
+      return await open(job, id, job.counts[i], target);
+    } catch (error) {
+      record({
+        connection: id,
+        seq: 0,
+        startUs: usSinceRunStart(startPerf),
+        intendedUs: NaN,
+        rttUs: NaN,
+        rttUncorrectedUs: NaN,
+        bytes: 0,
+        error: errorCode(classifyError(error)),
+      });
+      return undefined;
+    }
+  }));
+  const socks = opened.filter((s): s is Sock => s !== undefined);
+  post({ type: "ready", workerId: job.workerId, liveConnections: socks.length });
+  const startEpochMs = await goSignal.promise;
+  let sent = 0;
+  let lastSendPerf = -Infinity;
+  if (startEpochMs !== null) {
+    const startPerf = startEpochMs - performance.timeOrigin;
+    const startUs = usSinceRunStart(startPerf);
+    const intendedUsOf = (s: Sock, seq: number) =>
+      startUs + intendedOffsetMs(schedule, s.id, seq) * 1000;
+
+    /** Records the datagrams whose time is up and that have no echo as lost. */
+    const settle = (s: Sock, nowPerf: number, all: boolean) => {
+      while (s.settled < s.nextSend) {
+        const seq = s.settled;
+        const sentAt = s.sentAt[seq % s.sentAt.length];
+        if (!s.tracker.echoedInTime(seq)) {
+          if (!all && nowPerf - sentAt <= job.timeoutMs) break;
+          record({
+            connection: s.id,
+            seq,
+            startUs: usSinceRunStart(sentAt),
+            intendedUs: intendedUsOf(s, seq),
+            rttUs: NaN,
+            rttUncorrectedUs: NaN,
+            bytes: 0,
+            error: errorCode("timeout"),
+          });
+        }
+        s.settled++;
+      }
+    };
+
+    const receive = async (s: Sock) => {
+      const buffer = new Uint8Array(job.sizeBytes + 1);
+      while (!stopping) {
+        let data: Uint8Array;
+        try {
+          [data] = await s.socket.receive(buffer);
+        } catch {
+          // Closed at the end or on stop; a stray ICMP error must not end the run.
+          if (stopping || !liveSockets.has(s.socket)) return;
+          continue;
+        }
+        const now = performance.now();
+        if (data.length < FRAME_HEADER_BYTES) continue;
+        const header = readFrameHeader(data);
+        if (header.connection !== s.id || header.seq >= s.nextSend) continue;
+        const seq = header.seq;
+        if (seq + s.sentAt.length <= s.nextSend) {
+          // Its send time was overwritten long ago: far past any time limit.
+          s.tracker.onEcho(seq, 0, 0, true);
+          continue;
+        }
+        const sentAt = s.sentAt[seq % s.sentAt.length];
+        const intendedUs = intendedUsOf(s, seq);
+        if (
+          job.verify &&
+          (data.length !== job.sizeBytes || header.intendedUs !== intendedUs ||
+            !sameBytesFrom(data, s.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES))
+        ) {
+          s.mismatches++;
+          continue;
+        }
+        const late = now - sentAt > job.timeoutMs;
+        const verdict = s.tracker.onEcho(seq, sentAt * 1000, now * 1000, late);
+        if (verdict !== "echo") continue;
+        const rttUs = (now - (startPerf + intendedOffsetMs(schedule, s.id, seq))) * 1000;
+        const rttUncorrectedUs = (now - sentAt) * 1000;
+        recordUs(corrected, rttUs);
+        recordUs(uncorrected, rttUncorrectedUs);
+        record({
+          connection: s.id,
+          seq,
+          startUs: usSinceRunStart(sentAt),
+          intendedUs,
+          rttUs,
+          rttUncorrectedUs,
+          bytes: data.length,
+          error: 0,
+        });
+      }
+    };
+
+    const sendLoop = async (s: Sock) => {
+      const datagram = new Uint8Array(job.sizeBytes);
+      while (!stopping && s.nextSend < s.count) {
+        await waitUntil(startPerf + intendedOffsetMs(schedule, s.id, s.nextSend), () => stopping);
+        if (stopping) break;
+        const now = performance.now();
+        const elapsedMs = now - startPerf;
+        if (elapsedMs > job.sendCutoffMs) break;
+        const due = Math.min(lastDueSeq(schedule, s.id, elapsedMs), s.count - 1);
+        while (s.nextSend <= due && !stopping) {
+          const seq = s.nextSend;
+          datagram.set(s.bodies[seq % BODY_POOL]);
+          writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
+          s.sentAt[seq % s.sentAt.length] = performance.now();
+          s.nextSend++;
+          sent++;
+          try {
+            await s.socket.send(datagram, target);
+          } catch {
+            // A datagram the kernel refused is lost like any other; keep the schedule.
+          }
+        }
+        lastSendPerf = Math.max(lastSendPerf, now);
+      }
+    };
+
+    // Phase 2: the schedule, then the wait for the last echoes.
+    const receivers = socks.map((s) => receive(s));
+    const sweep = setInterval(() => {
+      const now = performance.now();
+      for (const s of socks) settle(s, now, false);
+    }, Math.max(5, Math.min(100, job.timeoutMs / 10)));
+    await Promise.all(socks.map((s) => sendLoop(s)));
+    while (!stopping && socks.some((s) => s.settled < s.nextSend)) await nextTurnSlow();
+    clearInterval(sweep);
+    if (!stopping) { for (const s of socks) settle(s, performance.now(), true); }
+    for (const s of socks) closeQuietly(s.socket);
+    await Promise.all(receivers);
+  } else {
+    for (const s of socks) closeQuietly(s.socket);
+  }
+  clearInterval(flushTimer);
+  flush();
+  const counts: UdpSocketCounts[] = socks.map((s) => {
+    // Stopped early: datagrams still out were neither echoed nor lost; leave them out.
+    let unsettled = 0;
+    for (let seq = s.settled; seq < s.nextSend; seq++) {
+      if (!s.tracker.echoedInTime(seq)) unsettled++;
+    }
+    return {
+      ...s.tracker.counts(s.id, s.nextSend - (stopping ? unsettled : 0)),
+      mismatched: s.mismatches,
+    };
+  });
+  post({
+    type: "done",
+    workerId: job.workerId,
+    histogram: encodeHistogram(corrected),
+    histogramUncorrected: encodeHistogram(uncorrected),
+    sent,
+    unsent: job.counts.reduce((a, b) => a + b, 0) - sent,
+    lastSendMs: Number.isFinite(lastSendPerf)
+      ? lastSendPerf - (startEpochMs! - performance.timeOrigin)
+      : null,
+    udp: counts,
+  });
+}
+
+/** Waits about a timer tick: the end of a run is not worth a busy loop. */
+function nextTurnSlow(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Opens a socket and runs the warm-up: `warmup` datagrams, one at a time,
+ * each of which must be echoed within `timeoutMs`. With no warm-up nothing
+ * is checked, and an absent server shows as 100% loss.
+ */
+async function open(
+  job: OpenLoopJob,
+  id: number,
+  count: number,
+  target: Deno.NetAddr,
+): Promise<Sock> {
+  const socket = Deno.listenDatagram({
+    hostname: job.host.includes(":") ? "::" : "0.0.0.0",
+    port: 0,
+    transport: "udp",
+  });
+  liveSockets.add(socket);
+  const s: Sock = {
+    id,
+    socket,
+    count,
+    nextSend: 0,
+    settled: 0,
+    // A ring of send times: as long as the run when it is short, else MAX_SEND_TIMES.
+    sentAt: new Float64Array(Math.min(MAX_SEND_TIMES, Math.max(1, count))),
+    bodies: Array.from({ length: BODY_POOL }, () => randomBytes(job.sizeBytes)),
+    tracker: new ReceptionTracker(count),
+    mismatches: 0,
+  };
+  const datagram = new Uint8Array(job.sizeBytes);
+  const buffer = new Uint8Array(job.sizeBytes + 1);
+  try {
+    for (let i = 0; i < job.warmup && !stopping; i++) {
+      datagram.set(s.bodies[i % BODY_POOL]);
+      writeFrameHeader(datagram, { connection: id, seq: WARMUP_SEQ_BASE - i, intendedUs: -1 });
+      await socket.send(datagram, target);
+      const timer = setTimeout(() => closeQuietly(socket), job.timeoutMs);
+      try {
+        // Skip echoes of earlier warm-up datagrams that came back late.
+        while (true) {
+          const [data] = await socket.receive(buffer);
+          if (
+            data.length >= FRAME_HEADER_BYTES && readFrameHeader(data).seq === WARMUP_SEQ_BASE - i
+          ) {
+            break;
+          }
+        }
+      } catch (error) {
+        if (!liveSockets.has(socket)) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  } catch (error) {
+    closeQuietly(socket);
+    throw error;
+  }
+  return s;
+}

@@ -1,0 +1,183 @@
+/**
+ * The life of a measured run on Web Workers, shared by every command:
+ * start one Worker per job, wait until all are connected ("ready"), start
+ * measuring on all at once ("go"), stop them early on Ctrl-C ("stop"), and
+ * wait until each has reported "done" or died. Commands keep only what is
+ * theirs: the jobs, the messages they count, and the summary.
+ *
+ * @module
+ */
+import process from "node:process";
+import { RunError } from "./errors.ts";
+import { sharedClockMs } from "./run_info.ts";
+import { onInterrupt } from "./signals.ts";
+
+/** Messages every measuring Worker sends, beside its own. */
+export type LifecycleMessage =
+  | { type: "ready" }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+/** What a {@linkcode WorkerGroup} is started with. */
+export interface WorkerGroupOptions<Job, Out> {
+  /** Module URL of the Worker: a file `deno compile --include` can embed. */
+  url: string;
+  /** Thread name prefix, for debuggers and crash messages. */
+  name: string;
+  jobs: Job[];
+  /** Called for every message, lifecycle ones included, in arrival order. */
+  onMessage(message: Out, workerIndex: number): void;
+}
+
+/** A set of Workers running one job each. */
+export class WorkerGroup<In extends { type: string }, Out extends { type: string }> {
+  /** Resolves when every worker is ready or finished. */
+  readonly ready: Promise<void>;
+  /** Resolves when every worker has finished (done, error or crash). */
+  readonly done: Promise<void>;
+  /** One line per worker that failed, for the summary's warnings. */
+  readonly errors: string[] = [];
+  #workers: Worker[];
+
+  private constructor(workers: Worker[], ready: Promise<void>, done: Promise<void>) {
+    this.#workers = workers;
+    this.ready = ready;
+    this.done = done;
+  }
+
+  /** Starts the workers and sends each its job as `{ type: "start", job }`. */
+  static start<Job, In extends { type: string }, Out extends { type: string }>(
+    options: WorkerGroupOptions<Job, Out>,
+  ): WorkerGroup<In, Out> {
+    const count = options.jobs.length;
+    const allReady = Promise.withResolvers<void>();
+    const allDone = Promise.withResolvers<void>();
+    let readyCount = 0;
+    let doneCount = 0;
+    const workers: Worker[] = [];
+    const group = new WorkerGroup<In, Out>(workers, allReady.promise, allDone.promise);
+    options.jobs.forEach((job, index) => {
+      const worker = new Worker(options.url, { type: "module", name: `${options.name}-${index}` });
+      let ready = false;
+      let finished = false;
+      const markReady = () => {
+        if (ready) return;
+        ready = true;
+        if (++readyCount === count) allReady.resolve();
+      };
+      const finish = (error?: string) => {
+        if (finished) return;
+        finished = true;
+        if (error !== undefined) group.errors.push(`worker ${index}: ${error}`);
+        worker.terminate();
+        // A worker that dies before it is ready must not hold the others.
+        markReady();
+        if (++doneCount === count) allDone.resolve();
+      };
+      worker.onmessage = (event: MessageEvent<Out>) => {
+        const message = event.data;
+        options.onMessage(message, index);
+        if (message.type === "ready") markReady();
+        else if (message.type === "done") finish();
+        else if (message.type === "error") {
+          finish((message as unknown as { message: string }).message);
+        }
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        finish(event.message);
+      };
+      worker.postMessage({ type: "start", job });
+      workers.push(worker);
+    });
+    if (count === 0) {
+      allReady.resolve();
+      allDone.resolve();
+    }
+    return group;
+  }
+
+  /** Sends a message to every worker still running. */
+  send(message: In): void {
+    for (const worker of this.#workers) {
+      try {
+        worker.postMessage(message);
+      } catch { /* already terminated */ }
+    }
+  }
+}
+
+/** Process CPU time over the measured phase, to tell when the client ran out of CPU. */
+export interface ClientCpu {
+  userSeconds: number;
+  systemSeconds: number;
+  cores: number;
+}
+
+/** How the measured phase went. */
+export interface MeasuredPhase {
+  /** Stopped by Ctrl-C/SIGTERM. */
+  interrupted: boolean;
+  /** When "go" was sent, on the shared clock. */
+  goEpochMs: number;
+  /** When the last worker finished, on the shared clock. */
+  endEpochMs: number;
+  cpu: ClientCpu;
+}
+
+/** The messages {@linkcode measure} sends. */
+export interface PhaseControl<In> {
+  /** The "go" message, given the shared-clock time it is sent at. */
+  go(nowEpochMs: number): In;
+  stop: In;
+  /** Starts drawing progress once measuring began; returns how to stop it. */
+  progress?(goEpochMs: number): (() => void) | undefined;
+}
+
+/**
+ * Runs the measured phase of a started group: waits until every worker is
+ * ready, sends "go" to all at once, turns the first Ctrl-C into "stop", and
+ * resolves when all have finished.
+ */
+export async function measure<In extends { type: string }, Out extends { type: string }>(
+  group: WorkerGroup<In, Out>,
+  control: PhaseControl<NoInfer<In>>,
+): Promise<MeasuredPhase> {
+  let interrupted = false;
+  const removeSignalListeners = onInterrupt(() => {
+    interrupted = true;
+    group.send(control.stop);
+  });
+  try {
+    await group.ready;
+    const goEpochMs = sharedClockMs();
+    const cpuStart = process.cpuUsage();
+    group.send(control.go(goEpochMs));
+    const stopProgress = control.progress?.(goEpochMs);
+    await group.done;
+    const endEpochMs = sharedClockMs();
+    const cpu = process.cpuUsage(cpuStart);
+    stopProgress?.();
+    return {
+      interrupted,
+      goEpochMs,
+      endEpochMs,
+      cpu: {
+        userSeconds: cpu.user / 1e6,
+        systemSeconds: cpu.system / 1e6,
+        cores: navigator.hardwareConcurrency,
+      },
+    };
+  } finally {
+    removeSignalListeners();
+  }
+}
+
+/** Writes a summary as pretty JSON, or says which file could not be written. */
+export async function writeSummaryJson(path: string, summary: unknown): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
+  } catch (error) {
+    throw new RunError(`Cannot write JSON file "${path}": ${(error as Error).message}`);
+  }
+}
