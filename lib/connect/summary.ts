@@ -10,8 +10,16 @@
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import type { ErrorCounts } from "../error_counts.ts";
 import type { RunInfo } from "../run_info.ts";
-import { formatCount, formatTable, formatUs } from "../table.ts";
+import { formatCount, formatTable } from "../table.ts";
 import { formatHostPort } from "../units.ts";
+import {
+  ALL_STAT_COLUMNS,
+  cpuWarning,
+  INTERRUPTED_WARNING,
+  shareOfCores,
+  statCells,
+  thinPercentilesWarning,
+} from "../summary_parts.ts";
 import type { ConnectOptions } from "./options.ts";
 
 /** Per-worker figures. */
@@ -74,32 +82,16 @@ export interface ConnectTally {
   csv: { path: string; rows: number } | null;
 }
 
-/** Share of all cores above which the client, not the server, may set the pace. */
-export const CPU_SATURATION_SHARE = 0.9;
-
 /** Builds the summary from the run's tallies. */
 export function summarizeConnect(t: ConnectTally): ConnectSummary {
   const stats = latencyStats(t.merged);
   const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
   const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const shareOfCores = t.measuredSeconds > 0
-    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.measuredSeconds / t.cpu.cores
-    : 0;
-  const warnings: string[] = [];
-  if (stats.untrustedPercentiles.length > 0 && stats.count > 0) {
-    warnings.push(
-      `${stats.untrustedPercentiles.join(", ")} rest on fewer than 10 samples each (${
-        formatCount(stats.count)
-      } connections): do not trust them`,
-    );
-  }
-  if (shareOfCores >= CPU_SATURATION_SHARE) {
-    warnings.push(
-      `The client used ${
-        (shareOfCores * 100).toFixed(0)
-      }% of ${t.cpu.cores} cores: it may have run out of CPU, so set-up times include its own queueing`,
-    );
-  }
+  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
+  const warnings = [
+    thinPercentilesWarning(stats, "connections"),
+    cpuWarning(cpuShare, t.cpu.cores, "set-up times include its own queueing"),
+  ].filter((w): w is string => w !== undefined);
   t.perWorker.forEach((w, worker) => {
     if (w.gaveUpAfterFailures !== null) {
       warnings.push(
@@ -107,9 +99,7 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
       );
     }
   });
-  if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
-  }
+  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
   const { target, ...rest } = t.options;
   return {
     command: "connect",
@@ -138,50 +128,23 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
         gaveUpAfterFailures,
       };
     }),
-    clientCpu: { ...t.cpu, shareOfCores },
+    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
     warnings,
     histogram: encodeHistogram(t.merged),
     csv: t.csv,
   };
 }
 
-const STAT_COLUMNS = [
-  "done",
-  "failed",
-  "min",
-  "mean",
-  "stddev",
-  "p50",
-  "p90",
-  "p99",
-  "p99.9",
-  "max",
-  "conn/s",
-];
+/** Connect times are too few for p99.99 to mean anything in most runs. */
+const COLUMNS = ALL_STAT_COLUMNS.filter((c) => c !== "p99.99");
+const TABLE_HEADER = ["", "done", "failed", ...COLUMNS, "conn/s"];
 
-function statCells(
-  name: string,
-  done: number,
-  failed: number,
-  s: LatencyStats,
-  perSec: number,
-): string[] {
-  const pct = (label: string, value: number) =>
-    formatUs(value) + (s.untrustedPercentiles.includes(label) ? "*" : "");
+function tableRow(name: string, done: number, failed: number, s: LatencyStats, perSec: number) {
   return [
     name,
     formatCount(done),
     formatCount(failed),
-    ...(s.count === 0 ? Array(8).fill("-") : [
-      formatUs(s.minUs),
-      formatUs(s.meanUs),
-      formatUs(s.stddevUs),
-      pct("p50", s.p50Us),
-      pct("p90", s.p90Us),
-      pct("p99", s.p99Us),
-      pct("p99.9", s.p999Us),
-      formatUs(s.maxUs),
-    ]),
+    ...statCells(s, COLUMNS),
     formatCount(perSec),
   ];
 }
@@ -214,15 +177,15 @@ export function formatConnectSummary(s: ConnectSummary): string {
     );
   }
   lines.push("");
-  const rows = [statCells("all", s.done, s.failed, s.connectTime, s.connectionsPerSec)];
+  const rows = [tableRow("all", s.done, s.failed, s.connectTime, s.connectionsPerSec)];
   if (s.workers.length > 1) {
     for (const w of s.workers) {
       rows.push(
-        statCells(`worker ${w.worker}`, w.done, w.failed, w.connectTime, w.connectionsPerSec),
+        tableRow(`worker ${w.worker}`, w.done, w.failed, w.connectTime, w.connectionsPerSec),
       );
     }
   }
-  lines.push(formatTable(["", ...STAT_COLUMNS], rows));
+  lines.push(formatTable(TABLE_HEADER, rows));
   lines.push("");
   lines.push(
     "Set-up times in microseconds; * marks a percentile with fewer than 10 samples beyond it.",

@@ -15,7 +15,15 @@ import { summarizeUdp } from "../udp/reception.ts";
 import type { UdpSocketCounts } from "../worker_protocol.ts";
 import type { LatencyOptions } from "./options.ts";
 import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
-import { CPU_SATURATION_SHARE, type LatencySummary } from "./summary.ts";
+import type { LatencySummary } from "./summary.ts";
+import {
+  ALL_STAT_COLUMNS,
+  cpuWarning,
+  INTERRUPTED_WARNING,
+  shareOfCores,
+  statCells,
+  thinPercentilesWarning,
+} from "../summary_parts.ts";
 import type { ErrorCounts } from "../error_counts.ts";
 
 /** What the open-loop runner counted. */
@@ -48,22 +56,15 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
   const rttUncorrected = latencyStats(t.mergedUncorrected);
   const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
   const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const shareOfCores = t.measuredSeconds > 0
-    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.measuredSeconds / t.cpu.cores
-    : 0;
+  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
   const rate = {
     ...rateFigures(t.options.ratePerSec ?? 0, t.sent, t.lastSendMs ?? 0),
     answeredPerSec: perSec(rtt.count),
   };
   const udp = t.udp ? summarizeUdp(t.udp) : undefined;
   const warnings: string[] = [];
-  if (rtt.untrustedPercentiles.length > 0 && rtt.count > 0) {
-    warnings.push(
-      `${rtt.untrustedPercentiles.join(", ")} rest on fewer than 10 samples each (${
-        formatCount(rtt.count)
-      } round trips): do not trust them`,
-    );
-  }
+  const thin = thinPercentilesWarning(rtt, "round trips");
+  if (thin) warnings.push(thin);
   if (rate.ratio < MIN_RATE_RATIO && t.sent > 0) {
     warnings.push(
       `The client sent ${formatCount(rate.achievedPerSec)} messages/s of the ${
@@ -80,13 +81,8 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } planned messages were never sent: their connection failed, or the client fell more than 10% behind the schedule`,
     );
   }
-  if (shareOfCores >= CPU_SATURATION_SHARE) {
-    warnings.push(
-      `The client used ${
-        (shareOfCores * 100).toFixed(0)
-      }% of ${t.cpu.cores} cores: it may have run out of CPU, so latencies include its own queueing`,
-    );
-  }
+  const cpu = cpuWarning(cpuShare, t.cpu.cores, "latencies include its own queueing");
+  if (cpu) warnings.push(cpu);
   if (udp && udp.mismatched > 0) {
     warnings.push(
       `${
@@ -101,9 +97,7 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } echoes came back after --timeout (${t.options.timeoutMs} ms) and were counted as lost`,
     );
   }
-  if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
-  }
+  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
   const { target, ...rest } = t.options;
   return {
     command: "latency",
@@ -129,7 +123,7 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
         rtt: stats,
       };
     }),
-    clientCpu: { ...t.cpu, shareOfCores },
+    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
     warnings,
     histogram: encodeHistogram(t.merged),
     csv: t.csv,
@@ -141,39 +135,10 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
   };
 }
 
-const STAT_COLUMNS = [
-  "done",
-  "failed",
-  "min",
-  "mean",
-  "stddev",
-  "p50",
-  "p90",
-  "p99",
-  "p99.9",
-  "p99.99",
-  "max",
-];
+const TABLE_HEADER = ["", "done", "failed", ...ALL_STAT_COLUMNS];
 
-function statCells(name: string, done: number, failed: number, s: LatencyStats): string[] {
-  const pct = (label: string, value: number) =>
-    formatUs(value) + (s.untrustedPercentiles.includes(label) ? "*" : "");
-  return [
-    name,
-    formatCount(done),
-    formatCount(failed),
-    ...(s.count === 0 ? Array(9).fill("-") : [
-      formatUs(s.minUs),
-      formatUs(s.meanUs),
-      formatUs(s.stddevUs),
-      pct("p50", s.p50Us),
-      pct("p90", s.p90Us),
-      pct("p99", s.p99Us),
-      pct("p99.9", s.p999Us),
-      pct("p99.99", s.p9999Us),
-      formatUs(s.maxUs),
-    ]),
-  ];
+function tableRow(name: string, done: number, failed: number, s: LatencyStats): string[] {
+  return [name, formatCount(done), formatCount(failed), ...statCells(s)];
 }
 
 /** The aligned terminal summary of an open-loop run. */
@@ -222,12 +187,12 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
     );
   }
   lines.push("");
-  const rows = [statCells("corrected", s.done, s.failed, s.rtt)];
-  if (s.rttUncorrected) rows.push(statCells("uncorrected", s.done, s.failed, s.rttUncorrected));
+  const rows = [tableRow("corrected", s.done, s.failed, s.rtt)];
+  if (s.rttUncorrected) rows.push(tableRow("uncorrected", s.done, s.failed, s.rttUncorrected));
   if (s.workers.length > 1) {
-    for (const w of s.workers) rows.push(statCells(`worker ${w.worker}`, w.done, w.failed, w.rtt));
+    for (const w of s.workers) rows.push(tableRow(`worker ${w.worker}`, w.done, w.failed, w.rtt));
   }
-  lines.push(formatTable(["", ...STAT_COLUMNS], rows));
+  lines.push(formatTable(TABLE_HEADER, rows));
   lines.push("");
   lines.push(
     "Round-trip times in microseconds (full round trip). Corrected: from the time each message was meant to leave, so a stall counts against every message it delayed; uncorrected: from the time it left. Worker rows are corrected. * marks a percentile with fewer than 10 samples beyond it.",

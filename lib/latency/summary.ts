@@ -8,7 +8,15 @@
  */
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import type { RunInfo } from "../run_info.ts";
-import { formatCount, formatTable, formatUs } from "../table.ts";
+import { formatCount, formatTable } from "../table.ts";
+import {
+  ALL_STAT_COLUMNS,
+  cpuWarning,
+  INTERRUPTED_WARNING,
+  shareOfCores,
+  statCells,
+  thinPercentilesWarning,
+} from "../summary_parts.ts";
 import { formatHostPort } from "../units.ts";
 import type { ErrorCounts } from "../error_counts.ts";
 import type { UdpSummary } from "../udp/reception.ts";
@@ -84,32 +92,16 @@ export interface LatencyTally {
   csv: { path: string; rows: number } | null;
 }
 
-/** Share of all cores above which the client, not the network, may set the pace. */
-export const CPU_SATURATION_SHARE = 0.9;
-
 /** Builds the summary from the run's tallies. */
 export function summarizeLatency(t: LatencyTally): LatencySummary {
   const rtt = latencyStats(t.merged);
   const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
   const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const shareOfCores = t.measuredSeconds > 0
-    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.measuredSeconds / t.cpu.cores
-    : 0;
-  const warnings: string[] = [];
-  if (rtt.untrustedPercentiles.length > 0 && rtt.count > 0) {
-    warnings.push(
-      `${rtt.untrustedPercentiles.join(", ")} rest on fewer than 10 samples each (${
-        formatCount(rtt.count)
-      } round trips): do not trust them`,
-    );
-  }
-  if (shareOfCores >= CPU_SATURATION_SHARE) {
-    warnings.push(
-      `The client used ${
-        (shareOfCores * 100).toFixed(0)
-      }% of ${t.cpu.cores} cores: it may have run out of CPU, so latencies include its own queueing`,
-    );
-  }
+  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
+  const warnings = [
+    thinPercentilesWarning(rtt, "round trips"),
+    cpuWarning(cpuShare, t.cpu.cores, "latencies include its own queueing"),
+  ].filter((w): w is string => w !== undefined);
   if (t.planned !== undefined && !t.interrupted && rtt.count + failed < t.planned) {
     warnings.push(
       `Only ${formatCount(rtt.count + failed)} of ${
@@ -117,9 +109,7 @@ export function summarizeLatency(t: LatencyTally): LatencySummary {
       } planned round trips were attempted: connections that failed stopped early`,
     );
   }
-  if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
-  }
+  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
   const { target, ...rest } = t.options;
   return {
     command: "latency",
@@ -145,7 +135,7 @@ export function summarizeLatency(t: LatencyTally): LatencySummary {
         rtt: stats,
       };
     }),
-    clientCpu: { ...t.cpu, shareOfCores },
+    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
     warnings,
     histogram: encodeHistogram(t.merged),
     csv: t.csv,
@@ -153,48 +143,10 @@ export function summarizeLatency(t: LatencyTally): LatencySummary {
 }
 
 /** Column titles of the terminal table, after the row name. */
-const STAT_COLUMNS = [
-  "done",
-  "failed",
-  "min",
-  "mean",
-  "stddev",
-  "p50",
-  "p90",
-  "p99",
-  "p99.9",
-  "p99.99",
-  "max",
-  "rt/s",
-];
+const TABLE_HEADER = ["", "done", "failed", ...ALL_STAT_COLUMNS, "rt/s"];
 
-function statCells(
-  name: string,
-  done: number,
-  failed: number,
-  s: LatencyStats,
-  ratePerSec: number,
-): string[] {
-  const pct = (label: string, value: number) =>
-    formatUs(value) + (s.untrustedPercentiles.includes(label) ? "*" : "");
-  const empty = s.count === 0;
-  return [
-    name,
-    formatCount(done),
-    formatCount(failed),
-    ...(empty ? Array(9).fill("-") : [
-      formatUs(s.minUs),
-      formatUs(s.meanUs),
-      formatUs(s.stddevUs),
-      pct("p50", s.p50Us),
-      pct("p90", s.p90Us),
-      pct("p99", s.p99Us),
-      pct("p99.9", s.p999Us),
-      pct("p99.99", s.p9999Us),
-      formatUs(s.maxUs),
-    ]),
-    formatCount(ratePerSec),
-  ];
+function tableRow(name: string, done: number, failed: number, s: LatencyStats, perSec: number) {
+  return [name, formatCount(done), formatCount(failed), ...statCells(s), formatCount(perSec)];
 }
 
 /** The aligned terminal summary. */
@@ -222,13 +174,13 @@ export function formatLatencySummary(s: LatencySummary): string {
     );
   }
   lines.push("");
-  const rows = [statCells("all", s.done, s.failed, s.rtt, s.roundTripsPerSec)];
+  const rows = [tableRow("all", s.done, s.failed, s.rtt, s.roundTripsPerSec)];
   if (s.workers.length > 1) {
     for (const w of s.workers) {
-      rows.push(statCells(`worker ${w.worker}`, w.done, w.failed, w.rtt, w.roundTripsPerSec));
+      rows.push(tableRow(`worker ${w.worker}`, w.done, w.failed, w.rtt, w.roundTripsPerSec));
     }
   }
-  lines.push(formatTable(["", ...STAT_COLUMNS], rows));
+  lines.push(formatTable(TABLE_HEADER, rows));
   lines.push("");
   lines.push(
     "Round-trip times in microseconds (full round trip, not half); * marks a percentile with fewer than 10 samples beyond it.",

@@ -123,8 +123,14 @@ export interface LoadFacts {
   streamsPerDirection: number | null;
   liveStreams: number | null;
   failedStreams: number | null;
+  /** At most {@linkcode MAX_LOAD_INTERVALS}: consecutive ones merged when there were more. */
   intervals: LoadInterval[];
+  /** Intervals of the JSON per one of `intervals`. */
+  mergedBy: number;
 }
+
+/** Load intervals a chart draws at most (an hour of 250 ms intervals is 14 400). */
+export const MAX_LOAD_INTERVALS = 600;
 
 /** Round trips per minute of one phase, and what they rest on. */
 export interface RpmResult {
@@ -490,27 +496,30 @@ export function responsivenessJsonFacts(json: Record<string, unknown>): Responsi
   let facts: LoadFacts | null = null;
   if (load) {
     const offsetS = (loadStartUs ?? 0) / 1e6;
-    const intervals = Array.isArray(load.intervals) ? load.intervals : [];
+    const given = Array.isArray(load.intervals) ? load.intervals : [];
+    const intervals = loadStartUs === null ? [] : given.flatMap((value) => {
+      const i = record(value);
+      const startS = finite(i?.startS);
+      const endS = finite(i?.endS);
+      const up = finite(i?.upBitsPerSec);
+      const down = finite(i?.downBitsPerSec);
+      if (startS === null || endS === null || up === null || down === null) return [];
+      return [{
+        startS: offsetS + startS,
+        endS: offsetS + endS,
+        upBitsPerSec: up,
+        downBitsPerSec: down,
+      }];
+    });
+    const mergedBy = Math.max(1, Math.ceil(intervals.length / MAX_LOAD_INTERVALS));
     facts = {
       upBitsPerSec: finite(load.upBitsPerSec) ?? NaN,
       downBitsPerSec: finite(load.downBitsPerSec) ?? NaN,
       streamsPerDirection: finite(load.streamsPerDirection),
       liveStreams: finite(load.liveStreams),
       failedStreams: finite(load.failedStreams),
-      intervals: loadStartUs === null ? [] : intervals.flatMap((value) => {
-        const i = record(value);
-        const startS = finite(i?.startS);
-        const endS = finite(i?.endS);
-        const up = finite(i?.upBitsPerSec);
-        const down = finite(i?.downBitsPerSec);
-        if (startS === null || endS === null || up === null || down === null) return [];
-        return [{
-          startS: offsetS + startS,
-          endS: offsetS + endS,
-          upBitsPerSec: up,
-          downBitsPerSec: down,
-        }];
-      }),
+      intervals: mergeLoadIntervals(intervals, mergedBy),
+      mergedBy,
     };
   }
   const phaseRpm = (value: unknown): RpmResult | null => {
@@ -532,6 +541,31 @@ export function responsivenessJsonFacts(json: Record<string, unknown>): Responsi
     load: facts,
     rpm: { idle: phaseRpm(json.idle), loaded: phaseRpm(json.loaded) },
   };
+}
+
+/** Merges every `by` consecutive intervals into one: bits over the time they cover. */
+export function mergeLoadIntervals(intervals: readonly LoadInterval[], by: number): LoadInterval[] {
+  if (by <= 1) return [...intervals];
+  const merged: LoadInterval[] = [];
+  for (let i = 0; i < intervals.length; i += by) {
+    const group = intervals.slice(i, i + by);
+    let seconds = 0;
+    let upBits = 0;
+    let downBits = 0;
+    for (const g of group) {
+      const s = Math.max(0, g.endS - g.startS);
+      seconds += s;
+      upBits += g.upBitsPerSec * s;
+      downBits += g.downBitsPerSec * s;
+    }
+    merged.push({
+      startS: group[0].startS,
+      endS: group[group.length - 1].endS,
+      upBitsPerSec: seconds > 0 ? upBits / seconds : 0,
+      downBitsPerSec: seconds > 0 ? downBits / seconds : 0,
+    });
+  }
+  return merged;
 }
 
 function record(value: unknown): Record<string, unknown> | null {

@@ -165,7 +165,9 @@ export function responsivenessTimeSpec(run: ResponsivenessChartRun): TopLevelSpe
         sig(d.binSeconds * 1000, 3)
       } ms. ${loadWords}${failedWords}`,
       intervals.length > 0
-        ? "Below: the load's throughput. Drag to pan, scroll to zoom"
+        ? `Below: the load's throughput per ${
+          sig(intervals[0].endS - intervals[0].startS, 3)
+        } s. Drag to pan, scroll to zoom`
         : "Drag to pan, scroll to zoom",
     ],
   };

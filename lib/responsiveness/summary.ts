@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import {
   createHistogram,
   encodeHistogram,
@@ -216,7 +217,7 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
     );
   }
   if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
+    warnings.push(INTERRUPTED_WARNING);
   }
   return {
     command: "responsiveness",

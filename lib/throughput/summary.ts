@@ -8,6 +8,7 @@
  */
 import type { RunInfo } from "../run_info.ts";
 import { formatBitsPerSec, formatCount, formatTable } from "../table.ts";
+import { cpuWarning, INTERRUPTED_WARNING, shareOfCores } from "../summary_parts.ts";
 import { formatHostPort } from "../units.ts";
 import { describeErrorKind } from "../net_io.ts";
 import type { ErrorKind, TransferDirection } from "../worker_protocol.ts";
@@ -142,9 +143,6 @@ export interface ThroughputRunTally {
   cpu: { userSeconds: number; systemSeconds: number; runSeconds: number; cores: number };
   csv: { path: string; rows: number } | null;
 }
-
-/** Share of all cores above which the client, not the network, may set the pace. */
-export const CPU_SATURATION_SHARE = 0.9;
 
 /** A stream below this share of the mean stream's rate is called starved. */
 export const STARVED_SHARE = 0.5;
@@ -286,21 +284,14 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
       }
     }
   }
-  const shareOfCores = t.cpu.runSeconds > 0
-    ? (t.cpu.userSeconds + t.cpu.systemSeconds) / t.cpu.runSeconds / t.cpu.cores
-    : 0;
-  if (shareOfCores >= CPU_SATURATION_SHARE) {
-    warnings.push(
-      `The client used ${
-        (shareOfCores * 100).toFixed(0)
-      }% of ${t.cpu.cores} cores: it may have run out of CPU, so the path may carry more than measured`,
-    );
-  }
+  const cpuShare = shareOfCores(t.cpu, t.cpu.runSeconds);
+  const cpu = cpuWarning(cpuShare, t.cpu.cores, "the path may carry more than measured");
+  if (cpu) warnings.push(cpu);
   if (measuredSeconds === 0 && liveStreams > 0) {
     warnings.push("Nothing was measured: the run stopped before the end of --omit");
   }
   if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
+    warnings.push(INTERRUPTED_WARNING);
   }
 
   const service = serviceOf(o.direction);
@@ -334,7 +325,7 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
     clientCpu: {
       userSeconds: t.cpu.userSeconds,
       systemSeconds: t.cpu.systemSeconds,
-      shareOfCores,
+      shareOfCores: cpuShare,
       cores: t.cpu.cores,
     },
     warnings,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import type { CsvCell } from "../csv_writer.ts";
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import { MIN_RATE_RATIO, rateFigures } from "../latency/schedule.ts";
@@ -140,7 +141,7 @@ export function summarizeUdpThroughput(t: UdpThroughputTally): UdpThroughputSumm
     );
   }
   if (t.interrupted) {
-    warnings.push("Interrupted: the figures cover only what was measured before the stop");
+    warnings.push(INTERRUPTED_WARNING);
   }
   const { host, port, ...rest } = o;
   return {
