@@ -19,6 +19,9 @@ import {
   type FromConnectWorker,
   type ToConnectWorker,
 } from "../worker_protocol.ts";
+import { answerLifecycle } from "../worker_lifecycle.ts";
+
+type GoMessage = Extract<ToConnectWorker, { type: "go" }>;
 import { GIVE_UP_AFTER_SUCCESS, GIVE_UP_BEFORE_SUCCESS } from "./options.ts";
 import { AttemptBuffer } from "./attempt_buffer.ts";
 
@@ -29,29 +32,11 @@ function post(message: FromConnectWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-let stopping = false;
-const goSignal = Promise.withResolvers<number | undefined>();
 /** The attempt in flight, for the watchdog and for Ctrl-C. */
 let inFlight: { startPerf: number; abort: AbortController; conn?: Deno.Conn } | null = null;
-
-self.onmessage = (event: MessageEvent<ToConnectWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    run(message.job).catch((error) => {
-      post({
-        type: "error",
-        workerId: message.job.workerId,
-        message: String(error?.stack ?? error),
-      });
-    });
-  } else if (message.type === "go") {
-    goSignal.resolve(message.deadlineEpochMs);
-  } else if (message.type === "stop") {
-    stopping = true;
-    goSignal.resolve(undefined);
-    cancel(inFlight);
-  }
-};
+const lifecycle = answerLifecycle<ConnectJob, GoMessage>(run, () => {
+  cancel(inFlight);
+});
 
 function cancel(attempt: typeof inFlight): void {
   if (!attempt) return;
@@ -94,7 +79,7 @@ async function run(job: ConnectJob): Promise<void> {
     post({ type: "batch", batch }, transfer);
   };
   post({ type: "ready", workerId: job.workerId });
-  const deadlineEpochMs = await goSignal.promise;
+  const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
   const deadlinePerf = deadlineEpochMs === undefined
     ? Infinity
     : deadlineEpochMs - performance.timeOrigin;
@@ -113,7 +98,7 @@ async function run(job: ConnectJob): Promise<void> {
   let succeeded = false;
   let failuresInRow = 0;
   try {
-    for (let seq = 0; seq < count && !stopping; seq++) {
+    for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       const t0 = performance.now();
       if (t0 >= deadlinePerf) break;
       const attempt = { startPerf: t0, abort: new AbortController() };
@@ -129,7 +114,7 @@ async function run(job: ConnectJob): Promise<void> {
       inFlight = null;
       cancel(attempt);
       // An attempt cut short by Ctrl-C is neither a success nor a failure.
-      if (stopping && error) break;
+      if (lifecycle.stopping && error) break;
       const startUs = (performance.timeOrigin + t0 - job.runStartEpochMs) * 1000;
       if (error === null) {
         const connectUs = (t1 - t0) * 1000;

@@ -40,6 +40,9 @@ import {
   type OpenLoopJob,
   type ToOpenLoopWorker,
 } from "../worker_protocol.ts";
+import { answerLifecycle } from "../worker_lifecycle.ts";
+
+type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 import {
   FRAME_HEADER_BYTES,
   MessageSplitter,
@@ -65,29 +68,11 @@ function post(message: FromOpenLoopWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-let stopping = false;
-const goSignal = Promise.withResolvers<number | null>();
 const liveConnections = new Set<Connection>();
-
-self.onmessage = (event: MessageEvent<ToOpenLoopWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    run(message.job).catch((error) => {
-      post({
-        type: "error",
-        workerId: message.job.workerId,
-        message: String(error?.stack ?? error),
-      });
-    });
-  } else if (message.type === "go") {
-    goSignal.resolve(message.startEpochMs);
-  } else if (message.type === "stop") {
-    stopping = true;
-    goSignal.resolve(null);
-    // Replies still in flight are neither successes nor failures; stop waiting for them.
-    for (const c of liveConnections) c.end(false);
-  }
-};
+const lifecycle = answerLifecycle<OpenLoopJob, GoMessage>(run, () => {
+  // Replies still in flight are neither successes nor failures; stop waiting for them.
+  for (const c of liveConnections) c.end(false);
+});
 
 /** One connection's schedule, its messages in flight and its end. */
 class Connection {
@@ -174,7 +159,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   );
   const connections = prepared.filter((c): c is Connection => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: connections.length });
-  const startEpochMs = await goSignal.promise;
+  const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   if (startEpochMs === null) {
     for (const c of connections) c.end(false);
     finish(0, null);
@@ -186,7 +171,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   let lastSendPerf = -Infinity;
 
   const fail = (c: Connection, error: unknown) => {
-    if (c.failed || stopping) {
+    if (c.failed || lifecycle.stopping) {
       c.close();
       return;
     }
@@ -258,7 +243,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       }
       c.close();
     } catch (error) {
-      if (c.complete || stopping) c.close();
+      if (c.complete || lifecycle.stopping) c.close();
       else fail(c, error);
     }
   };
@@ -274,16 +259,19 @@ async function run(job: OpenLoopJob): Promise<void> {
   const sendLoop = async (c: Connection) => {
     const sendBuffer = new Uint8Array(perWrite * job.sizeBytes);
     try {
-      while (!c.failed && !stopping && c.nextSend < c.limit) {
+      while (!c.failed && !lifecycle.stopping && c.nextSend < c.limit) {
         if (c.nextSend - c.nextReply >= MAX_IN_FLIGHT) {
           // The window of messages in flight is full: wait for replies, not for the clock.
           await nextTurn();
           continue;
         }
-        await waitUntil(startPerf + intendedOffsetMs(schedule, c.id, c.nextSend), () => stopping);
+        await waitUntil(
+          startPerf + intendedOffsetMs(schedule, c.id, c.nextSend),
+          () => lifecycle.stopping,
+        );
         const now = performance.now();
         const elapsedMs = now - startPerf;
-        if (c.failed || stopping) break;
+        if (c.failed || lifecycle.stopping) break;
         if (elapsedMs > job.sendCutoffMs) {
           c.end(true);
           break;
@@ -313,7 +301,7 @@ async function run(job: OpenLoopJob): Promise<void> {
         await writeAll(c.conn, sendBuffer.subarray(0, n * job.sizeBytes));
       }
       // Sending is over: the connection ends once its last reply is in.
-      if (!c.failed) c.end(!stopping);
+      if (!c.failed) c.end(!lifecycle.stopping);
     } catch (error) {
       fail(c, error);
     }
@@ -380,7 +368,7 @@ async function prepare(
     c.close();
   }, job.timeoutMs * Math.max(1, job.warmup));
   try {
-    for (let i = 0; i < job.warmup && !stopping; i++) {
+    for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       message.set(c.bodies[i % BODY_POOL]);
       writeFrameHeader(message, { connection: id, seq: i, intendedUs: -1 });
       await writeAll(conn, message);
@@ -391,7 +379,7 @@ async function prepare(
     }
   } catch (error) {
     c.close();
-    if (stopping) return undefined;
+    if (lifecycle.stopping) return undefined;
     return failed(timedOut ? new TimeoutError(`no echo within ${job.timeoutMs} ms`) : error);
   } finally {
     clearTimeout(timer);

@@ -26,7 +26,10 @@ import {
   type LatencyJob,
   type ToLatencyWorker,
 } from "../worker_protocol.ts";
+import { answerLifecycle } from "../worker_lifecycle.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
+
+type GoMessage = Extract<ToLatencyWorker, { type: "go" }>;
 
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
 const FLUSH_EVERY_MS = 200;
@@ -37,33 +40,11 @@ function post(message: FromLatencyWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-let stopping = false;
-const goSignal = Promise.withResolvers<number | undefined>();
 const liveConns = new Set<Deno.TcpConn>();
-
-self.onmessage = (event: MessageEvent<ToLatencyWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    run(message.job).catch((error) => {
-      post({
-        type: "error",
-        workerId: message.job.workerId,
-        message: String(error?.stack ?? error),
-      });
-    });
-  } else if (message.type === "go") {
-    goSignal.resolve(message.deadlineEpochMs);
-  } else if (message.type === "stop") {
-    stopping = true;
-    goSignal.resolve(undefined);
-    // A round trip waiting on a silent peer would hold the stop; close it.
-    for (const conn of liveConns) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
-  }
-};
+const lifecycle = answerLifecycle<LatencyJob, GoMessage>(run, () => {
+  // A round trip waiting on a silent peer would hold the stop; close it.
+  for (const conn of liveConns) close(conn);
+});
 
 /** Random payloads, prepared before timing, so no round trip pays for them. */
 function makePayloads(sizeBytes: number): Uint8Array[] {
@@ -108,7 +89,7 @@ async function run(job: LatencyJob): Promise<void> {
   const ready = await Promise.all(job.connectionIds.map((id) => prepare(job, id, record)));
   const live = ready.filter((c): c is Prepared => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
-  const deadlineEpochMs = await goSignal.promise;
+  const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
 
   // Phase 2: measure.
   const stopWatchdog = watchdog(job, live);
@@ -162,11 +143,13 @@ async function prepare(
   };
   const stopWatchdog = watchdog(job, [prepared]);
   try {
-    for (let i = 0; i < job.warmup && !stopping; i++) {
+    for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
     }
   } catch (error) {
-    if (!stopping) record(id, 0, sharedClockMs(), NaN, 0, errorCode(classifyError(error)));
+    if (!lifecycle.stopping) {
+      record(id, 0, sharedClockMs(), NaN, 0, errorCode(classifyError(error)));
+    }
     close(conn);
     return undefined;
   } finally {
@@ -228,14 +211,14 @@ async function measure(
     ? Infinity
     : deadlineEpochMs - performance.timeOrigin;
   try {
-    for (let seq = 0; seq < count && !stopping; seq++) {
+    for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       const t0 = performance.now();
       if (t0 >= deadlinePerf) break;
       try {
         await roundTrip(job, c, pool[seq % pool.length]);
       } catch (error) {
         // A round trip cut short by Ctrl-C is neither a success nor a failure.
-        if (!stopping) {
+        if (!lifecycle.stopping) {
           record(c.id, seq, performance.timeOrigin + t0, NaN, 0, errorCode(classifyError(error)));
         }
         return;

@@ -27,34 +27,19 @@ import {
   TRANSFER_DIRECTIONS,
   type TransferDirection,
 } from "../worker_protocol.ts";
+import { answerLifecycle } from "../worker_lifecycle.ts";
+
+type GoMessage = Extract<ToThroughputWorker, { type: "go" }>;
 import { intervalAt, intervalBounds, type IntervalSchedule, totalMs } from "./schedule.ts";
 
 function post(message: FromThroughputWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-const goSignal = Promise.withResolvers<number | null>();
 let counter: IntervalCounter | undefined;
-let stopRequested = false;
-
-self.onmessage = (event: MessageEvent<ToThroughputWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    run(message.job).catch((error) => {
-      post({
-        type: "error",
-        workerId: message.job.workerId,
-        message: String(error?.stack ?? error),
-      });
-    });
-  } else if (message.type === "go") {
-    goSignal.resolve(message.startEpochMs);
-  } else if (message.type === "stop") {
-    stopRequested = true;
-    goSignal.resolve(null);
-    counter?.stopNow();
-  }
-};
+const lifecycle = answerLifecycle<ThroughputJob, GoMessage>(run, () => {
+  counter?.stopNow();
+});
 
 /** One counted (stream, direction) pair. */
 interface Slot {
@@ -264,7 +249,7 @@ async function run(job: ThroughputJob): Promise<void> {
   const count = counter;
   const failed = new Set<number>();
   const fail = (stream: number, conn: Deno.TcpConn, error: unknown) => {
-    if (count.finished || stopRequested || failed.has(stream)) return;
+    if (count.finished || lifecycle.stopping || failed.has(stream)) return;
     failed.add(stream);
     const atMs = performance.now() - count.startPerf;
     count.fail(stream);
@@ -298,7 +283,7 @@ async function run(job: ThroughputJob): Promise<void> {
   });
 
   post({ type: "ready", workerId: job.workerId, liveStreams: streams.length, failures });
-  const startEpochMs = await goSignal.promise;
+  const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   if (startEpochMs === null || streams.length === 0) {
     count.stopNow();
   } else {

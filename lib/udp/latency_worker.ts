@@ -33,6 +33,9 @@ import {
   type ToOpenLoopWorker,
   type UdpSocketCounts,
 } from "../worker_protocol.ts";
+import { answerLifecycle } from "../worker_lifecycle.ts";
+
+type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 import { ReceptionTracker } from "./reception.ts";
 
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
@@ -48,28 +51,10 @@ function post(message: FromOpenLoopWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-let stopping = false;
-const goSignal = Promise.withResolvers<number | null>();
 const liveSockets = new Set<Deno.DatagramConn>();
-
-self.onmessage = (event: MessageEvent<ToOpenLoopWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    run(message.job).catch((error) => {
-      post({
-        type: "error",
-        workerId: message.job.workerId,
-        message: String(error?.stack ?? error),
-      });
-    });
-  } else if (message.type === "go") {
-    goSignal.resolve(message.startEpochMs);
-  } else if (message.type === "stop") {
-    stopping = true;
-    goSignal.resolve(null);
-    for (const socket of liveSockets) closeQuietly(socket);
-  }
-};
+const lifecycle = answerLifecycle<OpenLoopJob, GoMessage>(run, () => {
+  for (const socket of liveSockets) closeQuietly(socket);
+});
 
 function closeQuietly(socket: Deno.DatagramConn): void {
   liveSockets.delete(socket);
@@ -143,7 +128,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   }));
   const socks = opened.filter((s): s is Sock => s !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: socks.length });
-  const startEpochMs = await goSignal.promise;
+  const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   let sent = 0;
   let lastSendPerf = -Infinity;
   if (startEpochMs !== null) {
@@ -176,13 +161,13 @@ async function run(job: OpenLoopJob): Promise<void> {
 
     const receive = async (s: Sock) => {
       const buffer = new Uint8Array(job.sizeBytes + 1);
-      while (!stopping) {
+      while (!lifecycle.stopping) {
         let data: Uint8Array;
         try {
           [data] = await s.socket.receive(buffer);
         } catch {
           // Closed at the end or on stop; a stray ICMP error must not end the run.
-          if (stopping || !liveSockets.has(s.socket)) return;
+          if (lifecycle.stopping || !liveSockets.has(s.socket)) return;
           continue;
         }
         const now = performance.now();
@@ -227,14 +212,17 @@ async function run(job: OpenLoopJob): Promise<void> {
 
     const sendLoop = async (s: Sock) => {
       const datagram = new Uint8Array(job.sizeBytes);
-      while (!stopping && s.nextSend < s.count) {
-        await waitUntil(startPerf + intendedOffsetMs(schedule, s.id, s.nextSend), () => stopping);
-        if (stopping) break;
+      while (!lifecycle.stopping && s.nextSend < s.count) {
+        await waitUntil(
+          startPerf + intendedOffsetMs(schedule, s.id, s.nextSend),
+          () => lifecycle.stopping,
+        );
+        if (lifecycle.stopping) break;
         const now = performance.now();
         const elapsedMs = now - startPerf;
         if (elapsedMs > job.sendCutoffMs) break;
         const due = Math.min(lastDueSeq(schedule, s.id, elapsedMs), s.count - 1);
-        while (s.nextSend <= due && !stopping) {
+        while (s.nextSend <= due && !lifecycle.stopping) {
           const seq = s.nextSend;
           datagram.set(s.bodies[seq % BODY_POOL]);
           writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
@@ -258,9 +246,9 @@ async function run(job: OpenLoopJob): Promise<void> {
       for (const s of socks) settle(s, now, false);
     }, Math.max(5, Math.min(100, job.timeoutMs / 10)));
     await Promise.all(socks.map((s) => sendLoop(s)));
-    while (!stopping && socks.some((s) => s.settled < s.nextSend)) await nextTurnSlow();
+    while (!lifecycle.stopping && socks.some((s) => s.settled < s.nextSend)) await nextTurnSlow();
     clearInterval(sweep);
-    if (!stopping) { for (const s of socks) settle(s, performance.now(), true); }
+    if (!lifecycle.stopping) { for (const s of socks) settle(s, performance.now(), true); }
     for (const s of socks) closeQuietly(s.socket);
     await Promise.all(receivers);
   } else {
@@ -275,7 +263,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       if (!s.tracker.echoedInTime(seq)) unsettled++;
     }
     return {
-      ...s.tracker.counts(s.id, s.nextSend - (stopping ? unsettled : 0)),
+      ...s.tracker.counts(s.id, s.nextSend - (lifecycle.stopping ? unsettled : 0)),
       mismatched: s.mismatches,
     };
   });
@@ -330,7 +318,7 @@ async function open(
   const datagram = new Uint8Array(job.sizeBytes);
   const buffer = new Uint8Array(job.sizeBytes + 1);
   try {
-    for (let i = 0; i < job.warmup && !stopping; i++) {
+    for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       datagram.set(s.bodies[i % BODY_POOL]);
       writeFrameHeader(datagram, { connection: id, seq: WARMUP_SEQ_BASE - i, intendedUs: -1 });
       await socket.send(datagram, target);
