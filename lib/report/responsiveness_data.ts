@@ -47,8 +47,6 @@ export interface ResponsivenessColumns {
 export interface ResponsivenessLimits {
   /** Successful probes kept for the scatter. */
   sampleCapacity: number;
-  /** Time bins stored at most per probe kind. */
-  maxBins: number;
 }
 
 /** Failed probes kept for the scatter, at most. */
@@ -57,6 +55,12 @@ const FAILED_SAMPLE_CAPACITY = 2000;
 const TARGET_BINS = 60;
 /** Width of the stored time bins at first, ms; doubled whenever a run outgrows them. */
 const FIRST_BIN_MS = 10;
+/**
+ * Time bins stored per probe kind at most: enough to merge into about
+ * {@linkcode TARGET_BINS} of the right width at the end, few enough that
+ * their log histograms stay small.
+ */
+const MAX_STORED_BINS = 8 * TARGET_BINS;
 /** A start time beyond a year (µs) cannot come from a run. */
 const MAX_START_US = 365 * 24 * 3600 * 1e6;
 
@@ -201,7 +205,6 @@ interface WindowSample {
 /** Folds rows into the aggregate; {@linkcode add} says why a row is unusable. */
 export class ResponsivenessAggregator {
   readonly #columns: ResponsivenessColumns;
-  readonly #limits: ResponsivenessLimits;
   readonly #cells: Cell[] = PHASES.flatMap(() =>
     PROBE_KINDS.map(() => ({
       hdr: createHistogram(),
@@ -229,7 +232,6 @@ export class ResponsivenessAggregator {
   /** Aggregates rows laid out as `columns`. */
   constructor(columns: ResponsivenessColumns, limits: ResponsivenessLimits) {
     this.#columns = columns;
-    this.#limits = limits;
     this.#sample = new Reservoir(limits.sampleCapacity, 4, 3);
   }
 
@@ -283,9 +285,9 @@ export class ResponsivenessAggregator {
     cell.hdr.recordValue(Math.max(1, Math.round(rttUs * 1000)));
     const index = bucketIndex(rttUs);
     cell.log.add(rttUs, index);
-    const bins = this.#bins[kind];
+    // The bin first: finding it may widen the bins, replacing their arrays.
     const bin = this.#binOf(startUs);
-    (bins[bin] ??= new LogHistogram()).add(rttUs, index);
+    (this.#bins[kind][bin] ??= new LogHistogram()).add(rttUs, index);
     const slot = this.#sample.offer();
     if (slot >= 0) {
       const [t, v, k, p] = this.#sample.columns;
@@ -320,7 +322,7 @@ export class ResponsivenessAggregator {
   /** Index of the time bin of `startUs`, doubling every bin's width when the run outgrows them. */
   #binOf(startUs: number): number {
     let bin = Math.floor(startUs / 1000 / this.#binMs);
-    while (bin >= this.#limits.maxBins) {
+    while (bin >= MAX_STORED_BINS) {
       this.#mergeBins(2);
       this.#binMs *= 2;
       bin = Math.floor(startUs / 1000 / this.#binMs);

@@ -9,7 +9,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ProbeKind } from "../responsiveness/probes.ts";
 import { PROBE_KINDS, type ResponsivenessData } from "./responsiveness_data.ts";
-import { BASE_CONFIG, HALF, sig, WIDE } from "./specs.ts";
+import { BASE_CONFIG, sig, WIDE } from "./specs.ts";
 
 /** One responsiveness run as the builders see it. */
 export interface ResponsivenessChartRun {
@@ -54,6 +54,7 @@ export function responsivenessTimeSpec(run: ResponsivenessChartRun): TopLevelSpe
     type: "quantitative",
     title: "Time since the run started (s)",
     scale: { domain: [0, end], nice: false },
+    axis: { labelSeparation: 8, labelOverlap: true },
   } as const;
   const points = d.sample.map((p) => ({
     t: sig(p.t, 6),
@@ -162,12 +163,12 @@ export function responsivenessTimeSpec(run: ResponsivenessChartRun): TopLevelSpe
     text: `Round-trip time over time: ${run.label}`,
     subtitle: [
       `Dots: ${sampled}; lines: median per ${
-        sig(d.binSeconds * 1000, 3)
-      } ms. ${loadWords}${failedWords}`,
+        secondsWords(d.binSeconds)
+      }. ${loadWords}${failedWords}`,
       intervals.length > 0
         ? `Below: the load's throughput per ${
-          sig(intervals[0].endS - intervals[0].startS, 3)
-        } s. Drag to pan, scroll to zoom`
+          secondsWords(intervals[0].endS - intervals[0].startS)
+        }. Drag to pan, scroll to zoom`
         : "Drag to pan, scroll to zoom",
     ],
   };
@@ -222,6 +223,11 @@ export function responsivenessTimeSpec(run: ResponsivenessChartRun): TopLevelSpe
     spacing: 8,
     resolve: { scale: { x: "shared", color: "independent" } },
   } as TopLevelSpec;
+}
+
+/** "80 ms", "2.56 s". */
+function secondsWords(seconds: number): string {
+  return seconds < 1 ? `${sig(seconds * 1000, 3)} ms` : `${sig(seconds, 3)} s`;
 }
 
 /** The load shaded from start to end, with a rule at each (and, on top, their names). */
@@ -308,66 +314,78 @@ export function responsivenessDistributionSpec(run: ResponsivenessChartRun): Top
       format: MS_FORMAT,
     })),
   ];
+  // The x axis names the phases: no legend.
   const color = {
     field: "phase",
     type: "nominal",
     title: "Phase",
     scale: PHASE_COLORS,
+    legend: null,
   } as const;
-  const xOffset = { field: "phase", type: "nominal", scale: { domain: PHASE_COLORS.domain } };
+  // One column per probe, idle and loaded side by side in each (xOffset would
+  // leave rules and points off the bars' centres).
   return {
     title: {
       text: `Idle and loaded round trips: ${run.label}`,
-      subtitle: "Whisker min–p99, box p25–p75, tick p50, triangle max",
+      subtitle: "Whisker min–p99, box p25–p75, black bar p50, triangle max",
     },
-    width: HALF,
-    height: 260,
-    config: BASE_CONFIG,
+    config: { ...BASE_CONFIG, facet: { spacing: 6 } },
     data: { values: rows },
-    encoding: {
-      x: {
+    facet: {
+      column: {
         field: "probe",
         type: "nominal",
         title: "Probe",
-        scale: { domain: PROBE_COLORS.domain, paddingInner: 0.3 },
-        axis: { labelAngle: 0 },
+        sort: PROBE_COLORS.domain,
+        header: { labelOrient: "bottom", titleOrient: "bottom", labelFontSize: 11 },
       },
-      xOffset,
     },
-    layer: [
-      {
-        mark: { type: "rule", strokeWidth: 1.2 },
-        encoding: {
-          y: {
-            field: "min",
-            type: "quantitative",
-            scale: { type: "log" },
-            title: "Round-trip time (ms, log scale)",
-            axis: { format: "~g" },
+    spec: {
+      width: 110,
+      height: 260,
+      encoding: {
+        x: {
+          field: "phase",
+          type: "nominal",
+          title: null,
+          scale: { domain: PHASE_COLORS.domain, paddingInner: 0.35, paddingOuter: 0.3 },
+          axis: { labelAngle: 0 },
+        },
+      },
+      layer: [
+        {
+          mark: { type: "rule", strokeWidth: 1.2 },
+          encoding: {
+            y: {
+              field: "min",
+              type: "quantitative",
+              scale: { type: "log" },
+              title: "Round-trip time (ms, log scale)",
+              axis: { format: "~g" },
+            },
+            y2: { field: "p99" },
+            color,
+            tooltip,
           },
-          y2: { field: "p99" },
-          color,
-          tooltip,
         },
-      },
-      {
-        mark: { type: "bar", width: { band: 0.6 } },
-        encoding: {
-          y: { field: "p25", type: "quantitative" },
-          y2: { field: "p75" },
-          color,
-          tooltip,
+        {
+          mark: { type: "bar", width: { band: 0.7 } },
+          encoding: {
+            y: { field: "p25", type: "quantitative" },
+            y2: { field: "p75" },
+            color,
+            tooltip,
+          },
         },
-      },
-      {
-        // A point shaped as a horizontal stroke follows xOffset, as a tick mark does not.
-        mark: { type: "point", shape: "stroke", color: "black", size: 220, strokeWidth: 2.2 },
-        encoding: { y: { field: "p50", type: "quantitative" }, tooltip },
-      },
-      {
-        mark: { type: "point", shape: "triangle-up", size: 30, filled: false },
-        encoding: { y: { field: "max", type: "quantitative" }, color, tooltip },
-      },
-    ],
+        {
+          mark: { type: "tick", color: "black", thickness: 2.5 },
+          encoding: { y: { field: "p50", type: "quantitative" }, tooltip },
+        },
+        {
+          mark: { type: "point", shape: "triangle-up", size: 30, filled: false },
+          encoding: { y: { field: "max", type: "quantitative" }, color, tooltip },
+        },
+      ],
+    },
   } as TopLevelSpec;
 }
