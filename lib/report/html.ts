@@ -135,7 +135,7 @@ function headline(run: ReportRun): string {
         formatBitsPerSec(d.maxStreamBitsPerSec)
       }${d.emptyIntervals > 0 ? `, ${d.emptyIntervals} empty intervals` : ""})`
     );
-    return `${label} throughput: ${dirs.join("; ") || "no measured interval"}.`;
+    return `${label}: ${dirs.join("; ") || "no measured interval"}.`;
   }
   if (run.kind === "responsiveness") return responsivenessHeadline(run);
   const d = run.data;
