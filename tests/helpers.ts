@@ -5,6 +5,7 @@
  *
  * @module
  */
+import net from "node:net";
 import { parse } from "csv-parse/sync";
 
 const ROOT = new URL("../", import.meta.url);
@@ -165,6 +166,29 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
     path,
     async [Symbol.asyncDispose]() {
       await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** An echo server netspeed did not write, optionally holding each chunk `delayMs`. */
+export async function nodeEchoServer(delayMs = 0): Promise<AsyncDisposable & { port: number }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk) => {
+      if (delayMs === 0) socket.write(chunk);
+      else setTimeout(() => socket.writable && socket.write(chunk), delayMs);
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }

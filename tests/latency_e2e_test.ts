@@ -3,32 +3,8 @@
  * 127.0.0.1, real CSV and JSON files.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
-import { nearestRank, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
-
-/** An echo server netspeed did not write, optionally holding each chunk `delayMs`. */
-async function nodeEchoServer(delayMs = 0): Promise<AsyncDisposable & { port: number }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.setNoDelay(true);
-    socket.on("data", (chunk) => {
-      if (delayMs === 0) socket.write(chunk);
-      else setTimeout(() => socket.writable && socket.write(chunk), delayMs);
-    });
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { nearestRank, nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
 
 Deno.test("latency against serve writes workers x connections x count rows, all successful", async () => {
   await using dir = await tempDir();

@@ -3,28 +3,8 @@
  * on 127.0.0.1, real CSV and JSON files.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
 import { join } from "node:path";
-import { readCsv, runCli, startServe, tempDir } from "./helpers.ts";
-
-/** A plain RFC 862 echo server netspeed did not write: it returns bytes as they come. */
-async function plainEchoServer(): Promise<AsyncDisposable & { port: number }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("data", (chunk) => socket.write(chunk));
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
+import { nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
 
 Deno.test("latency --rate keeps the schedule: intended times, corrected and uncorrected RTTs in the CSV", async () => {
   await using dir = await tempDir();
@@ -86,7 +66,7 @@ Deno.test("latency --rate keeps the schedule: intended times, corrected and unco
 });
 
 Deno.test("latency --rate works through a plain echo server that knows nothing of the framing", async () => {
-  await using server = await plainEchoServer();
+  await using server = await nodeEchoServer();
   const result = await runCli([
     "latency",
     `127.0.0.1:${server.port}`,

@@ -12,93 +12,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT_DIR, RUN_FLAGS, tempDir } from "./helpers.ts";
+import { tempDir } from "./helpers.ts";
+import {
+  deleteNamespace,
+  inNamespace,
+  makeNamespace,
+  serveInNamespace,
+  type TbfLimit,
+  whyNoNamespace,
+} from "./netns.ts";
 
-function run(cmd: string, args: string[]): { ok: boolean; stderr: string } {
-  try {
-    const out = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped", stdin: "null" })
-      .outputSync();
-    return { ok: out.success, stderr: new TextDecoder().decode(out.stderr).trim() };
-  } catch (error) {
-    return { ok: false, stderr: (error as Error).message };
-  }
-}
+const LIMIT: TbfLimit = { rate: "20mbit", burst: "32kb", latency: "100ms" };
 
-/** Makes the namespace with its bloated loopback; returns why it could not, or null. */
-function makeNamespace(name: string): string | null {
-  const steps: [string, string[]][] = [
-    ["ip", ["netns", "add", name]],
-    ["ip", ["-n", name, "link", "set", "lo", "up"]],
-    // At the default MTU of 65536 every packet is larger than the bucket and tbf drops it.
-    ["ip", ["-n", name, "link", "set", "lo", "mtu", "9000"]],
-    [
-      "ip",
-      [
-        ...["netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root", "tbf"],
-        ...["rate", "20mbit", "burst", "32kb", "latency", "100ms"],
-      ],
-    ],
-  ];
-  for (const [cmd, args] of steps) {
-    const out = run(cmd, args);
-    if (!out.ok) return `${cmd} ${args.join(" ")}: ${out.stderr || "failed"}`;
-  }
-  return null;
-}
-
-function deleteNamespace(name: string): void {
-  run("ip", ["netns", "del", name]);
-}
-
-function whyNot(): string | null {
-  if (Deno.build.os !== "linux") return "network namespaces are Linux only";
-  if (Deno.uid() !== 0) return "not root";
-  const probe = `netspeed-rpm-probe-${Deno.pid}`;
-  const failed = makeNamespace(probe);
-  deleteNamespace(probe);
-  return failed;
-}
-
-const SKIP_REASON = whyNot();
+const SKIP_REASON = whyNoNamespace(LIMIT);
 if (SKIP_REASON) {
   console.log(
     `responsiveness_netns_test: SKIPPED, cannot make a bloated namespace (${SKIP_REASON})`,
   );
-}
-
-/** `netspeed ARGS` inside the namespace. */
-function inNamespace(ns: string, args: string[]): Deno.Command {
-  return new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), ...RUN_FLAGS, "main.ts", ...args],
-    cwd: ROOT_DIR,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-/** Reads stdout until the three services have printed their ports (bounded). */
-async function servicePorts(server: Deno.ChildProcess): Promise<Record<string, number>> {
-  const ports: Record<string, number> = {};
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const timer = setTimeout(() => reader.cancel(), 20_000);
-  let text = "";
-  try {
-    while (Object.keys(ports).length < 3) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`serve ended before listening: ${text}`);
-      text += value;
-      for (const m of text.matchAll(/^(echo|discard|chargen) listening on 127\.0\.0\.1:(\d+)/gm)) {
-        ports[m[1]] = Number(m[2]);
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    reader.releaseLock();
-  }
-  server.stdout.pipeTo(new WritableStream()).catch(() => {});
-  return ports;
 }
 
 Deno.test({
@@ -107,15 +37,11 @@ Deno.test({
   async fn() {
     const ns = `netspeed-rpm-${Deno.pid}-${Math.floor(Math.random() * 1e6)}`;
     await using dir = await tempDir();
-    let server: Deno.ChildProcess | undefined;
     try {
-      const failed = makeNamespace(ns);
+      const failed = makeNamespace(ns, LIMIT);
       assert.equal(failed, null, `cannot make the namespace: ${failed}`);
-      server = inNamespace(ns, [
-        "serve",
-        ...["--port", "0", "--discard-port", "0", "--chargen-port", "0"],
-      ]).spawn();
-      const ports = await servicePorts(server);
+      await using server = await serveInNamespace(ns);
+      const { ports } = server;
       const jsonPath = join(dir.path, "rpm.json");
       const out = await inNamespace(ns, [
         "responsiveness",
@@ -142,12 +68,6 @@ Deno.test({
       const loadBits = s.load.upBitsPerSec + s.load.downBitsPerSec;
       assert.ok(loadBits > 10e6 && loadBits < 40e6, `load ${(loadBits / 1e6).toFixed(1)} Mbit/s`);
     } finally {
-      if (server) {
-        try {
-          server.kill("SIGTERM");
-        } catch { /* already gone */ }
-        await server.status;
-      }
       deleteNamespace(ns);
     }
   },
