@@ -9,6 +9,7 @@
  */
 import process from "node:process";
 import { RunError } from "./errors.ts";
+import { ProgressBar, type ProgressState } from "./progress.ts";
 import { sharedClockMs } from "./run_info.ts";
 import { onInterrupt } from "./signals.ts";
 
@@ -171,6 +172,34 @@ export async function measure<In extends { type: string }, Out extends { type: s
   } finally {
     removeSignalListeners();
   }
+}
+
+/**
+ * The "go" of a run bounded by a count or a duration: the deadline on the
+ * shared clock, so every worker stops measuring at the same instant.
+ */
+export function goWithDeadline(
+  durationMs: number | undefined,
+): (nowEpochMs: number) => { type: "go"; deadlineEpochMs?: number } {
+  return (nowEpochMs) => ({
+    type: "go",
+    deadlineEpochMs: durationMs === undefined ? undefined : nowEpochMs + durationMs,
+  });
+}
+
+/**
+ * A {@linkcode PhaseControl.progress} drawing a {@linkcode ProgressBar}
+ * when asked for ("auto") and stderr is a terminal.
+ */
+export function progressBarWhen(
+  setting: "auto" | "never",
+  read: () => ProgressState,
+): () => (() => void) | undefined {
+  return () => {
+    if (setting !== "auto" || !ProgressBar.wanted()) return undefined;
+    const bar = new ProgressBar(read).start();
+    return () => bar.stop();
+  };
 }
 
 /** Writes a summary as pretty JSON, or says which file could not be written. */

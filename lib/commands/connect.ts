@@ -12,9 +12,14 @@ import { CsvWriter } from "../csv_writer.ts";
 import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  progressBarWhen,
+  WorkerGroup,
+  writeSummaryJson,
+} from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
-import { ProgressBar } from "../progress.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { ConnectJob, FromConnectWorker, ToConnectWorker } from "../worker_protocol.ts";
@@ -94,23 +99,14 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     },
   });
   const phase = await measure(group, {
-    go: (nowEpochMs): ToConnectWorker => ({
-      type: "go",
-      deadlineEpochMs: options.durationMs === undefined
-        ? undefined
-        : nowEpochMs + options.durationMs,
-    }),
+    go: goWithDeadline(options.durationMs),
     stop: { type: "stop" },
-    progress: () => {
-      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
-      const bar = new ProgressBar(() => ({
-        done: attempts,
-        planned,
-        plannedMs: options.durationMs,
-        unit: "connections",
-      })).start();
-      return () => bar.stop();
-    },
+    progress: progressBarWhen(options.progress, () => ({
+      done: attempts,
+      planned,
+      plannedMs: options.durationMs,
+      unit: "connections",
+    })),
   });
   csv?.close();
 

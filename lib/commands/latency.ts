@@ -9,12 +9,17 @@ import { CsvWriter } from "../csv_writer.ts";
 import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { describeErrorKind } from "../net_io.ts";
-import { ProgressBar } from "../progress.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  progressBarWhen,
+  WorkerGroup,
+  writeSummaryJson,
+} from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
@@ -79,23 +84,14 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     },
   });
   const phase = await measure(group, {
-    go: (nowEpochMs): ToLatencyWorker => ({
-      type: "go",
-      deadlineEpochMs: options.durationMs === undefined
-        ? undefined
-        : nowEpochMs + options.durationMs,
-    }),
+    go: goWithDeadline(options.durationMs),
     stop: { type: "stop" },
-    progress: () => {
-      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
-      const bar = new ProgressBar(() => ({
-        done: attempts,
-        planned,
-        plannedMs: options.durationMs,
-        unit: "round trips",
-      })).start();
-      return () => bar.stop();
-    },
+    progress: progressBarWhen(options.progress, () => ({
+      done: attempts,
+      planned,
+      plannedMs: options.durationMs,
+      unit: "round trips",
+    })),
   });
   csv?.close();
 

@@ -10,7 +10,6 @@ import { CsvWriter } from "../csv_writer.ts";
 import { ExitCode, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { describeErrorKind } from "../net_io.ts";
-import { ProgressBar } from "../progress.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type {
@@ -19,7 +18,7 @@ import type {
   ToOpenLoopWorker,
   UdpSocketCounts,
 } from "../worker_protocol.ts";
-import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import { measure, progressBarWhen, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
 import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
@@ -88,11 +87,10 @@ export async function runOpenLoopLatency(
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
-    progress: () => {
-      if (options.progress !== "auto" || !ProgressBar.wanted()) return undefined;
-      const bar = new ProgressBar(() => ({ done: attempts, planned, unit: "messages" })).start();
-      return () => bar.stop();
-    },
+    progress: progressBarWhen(
+      options.progress,
+      () => ({ done: attempts, planned, unit: "messages" }),
+    ),
   });
   csv?.close();
   const interrupted = phase.interrupted;
