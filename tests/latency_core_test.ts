@@ -35,8 +35,15 @@ Deno.test("planWorkers() gives each worker its own block of connection ids", () 
 
 Deno.test("latencyRows() writes one row per sample with units and error kinds", () => {
   const buffer = new SampleBuffer(3, 4);
-  buffer.push(6, 0, 1500.25, 87.6543, 1024, 0);
-  buffer.push(7, 12, 2000, NaN, 0, errorCode("timeout"));
+  buffer.push({ connection: 6, seq: 0, startUs: 1500.25, rttUs: 87.6543, bytes: 1024, error: 0 });
+  buffer.push({
+    connection: 7,
+    seq: 12,
+    startUs: 2000,
+    rttUs: NaN,
+    bytes: 0,
+    error: errorCode("timeout"),
+  });
   const { batch } = buffer.take();
   assert.deepEqual([...LATENCY_CSV_HEADER], [
     "worker",
@@ -55,8 +62,9 @@ Deno.test("latencyRows() writes one row per sample with units and error kinds", 
 
 Deno.test("SampleBuffer.push() reports full at capacity and take() starts afresh", () => {
   const buffer = new SampleBuffer(0, 2);
-  assert.equal(buffer.push(0, 0, 0, 1, 1, 0), false);
-  assert.equal(buffer.push(0, 1, 0, 1, 1, 0), true);
+  const row = { connection: 0, seq: 0, startUs: 0, rttUs: 1, bytes: 1, error: 0 };
+  assert.equal(buffer.push(row), false);
+  assert.equal(buffer.push({ ...row, seq: 1 }), true);
   const { batch, transfer } = buffer.take();
   assert.equal(batch.length, 2);
   assert.equal(transfer.length, 6);

@@ -121,11 +121,12 @@ async function run(job: ConnectJob): Promise<void> {
         recordUs(histogram, connectUs);
         succeeded = true;
         failuresInRow = 0;
-        if (attempts.push(seq, startUs, connectUs, 0)) flush();
+        if (attempts.push({ seq, startUs, connectUs, error: 0 })) flush();
       } else {
         firstError ??= (error as Error)?.message ?? String(error);
         failuresInRow++;
-        if (attempts.push(seq, startUs, NaN, errorCode(classifyError(error)))) flush();
+        const code = errorCode(classifyError(error));
+        if (attempts.push({ seq, startUs, connectUs: NaN, error: code })) flush();
         const limit = succeeded ? GIVE_UP_AFTER_SUCCESS : GIVE_UP_BEFORE_SUCCESS;
         if (failuresInRow >= limit) {
           post({ type: "gaveUp", workerId: job.workerId, consecutiveFailures: failuresInRow });

@@ -1,0 +1,70 @@
+/**
+ * Columnar storage for a Worker's samples: fixed-size typed arrays filled
+ * in place and handed to the main thread by transferring their buffers,
+ * so a batch crosses threads without a copy and never as one message per
+ * sample. Each measurement names its columns once; this class does the rest.
+ *
+ * @module
+ */
+
+/** The typed arrays a column may be. */
+export type TypedColumn = Uint8Array | Uint32Array | Float64Array;
+
+/** The keys of a batch that are columns. */
+export type ColumnName<B> = { [K in keyof B]: B[K] extends TypedColumn ? K : never }[keyof B];
+
+/** One sample: a number per column. */
+export type Row<B> = { [K in ColumnName<B>]: number };
+
+/** How to make each column of a batch, given its capacity. */
+export type ColumnSpec<B> = { [K in ColumnName<B>]: new (capacity: number) => B[K] };
+
+/** A batch: its columns, the worker that filled it and how many rows are valid. */
+export interface BatchBase {
+  workerId: number;
+  length: number;
+}
+
+/** Collects rows until full, then yields a transferable batch. */
+export class ColumnBuffer<B extends BatchBase> {
+  readonly workerId: number;
+  readonly capacity: number;
+  #spec: ColumnSpec<B>;
+  #names: ColumnName<B>[];
+  #batch: B;
+
+  constructor(workerId: number, spec: ColumnSpec<B>, capacity = 4096) {
+    this.workerId = workerId;
+    this.capacity = capacity;
+    this.#spec = spec;
+    this.#names = Object.keys(spec) as ColumnName<B>[];
+    this.#batch = this.#fresh();
+  }
+
+  #fresh(): B {
+    const batch: Record<string, unknown> = { workerId: this.workerId, length: 0 };
+    for (const name of this.#names) batch[name as string] = new this.#spec[name](this.capacity);
+    return batch as unknown as B;
+  }
+
+  /** Rows held. */
+  get length(): number {
+    return this.#batch.length;
+  }
+
+  /** Adds one row; returns true when the buffer is full and should be taken. */
+  push(row: Row<B>): boolean {
+    const batch = this.#batch;
+    const i = batch.length++;
+    for (const name of this.#names) (batch[name] as TypedColumn)[i] = row[name];
+    return batch.length === this.capacity;
+  }
+
+  /** Hands over the filled batch and starts a new one. */
+  take(): { batch: B; transfer: ArrayBuffer[] } {
+    const batch = this.#batch;
+    this.#batch = this.#fresh();
+    const transfer = this.#names.map((name) => (batch[name] as TypedColumn).buffer as ArrayBuffer);
+    return { batch, transfer };
+  }
+}
