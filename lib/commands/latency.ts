@@ -5,21 +5,16 @@
  *
  * @module
  */
+import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import {
-  goWithDeadline,
-  measure,
-  progressBarWhen,
-  WorkerGroup,
-  writeSummaryJson,
-} from "../worker_group.ts";
+import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
@@ -118,13 +113,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     );
   }
   console.log(formatLatencySummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
-
-  const exitCode = phase.interrupted
-    ? ExitCode.interrupted
-    : summary.failed > 0 || group.errors.length > 0
-    ? ExitCode.failed
-    : ExitCode.ok;
-  return { summary, exitCode };
+  printSavedFiles(summary.csv, options.jsonPath);
+  const failed = summary.failed > 0 || group.errors.length > 0;
+  return { summary, exitCode: exitCodeOf(phase.interrupted, failed) };
 }

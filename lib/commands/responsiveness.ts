@@ -7,8 +7,9 @@
  *
  * @module
  */
+import { printSavedFiles } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { classifyError, describeErrorKind } from "../net_io.ts";
 import { ProgressBar } from "../progress.ts";
 import { Load } from "../responsiveness/load.ts";
@@ -191,14 +192,8 @@ export async function runResponsiveness(
     }
   }
   console.log(formatResponsivenessSummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
-
-  const exitCode = interrupted
-    ? ExitCode.interrupted
-    : summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
-        summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null
-    ? ExitCode.failed
-    : ExitCode.ok;
-  return { summary, exitCode };
+  printSavedFiles(summary.csv, options.jsonPath);
+  const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
+    summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;
+  return { summary, exitCode: exitCodeOf(interrupted, failed) };
 }

@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -16,7 +17,7 @@ import type {
   ThroughputJob,
   ToThroughputWorker,
 } from "../worker_protocol.ts";
-import { measure, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import { measure, WorkerGroup } from "../worker_group.ts";
 import { THROUGHPUT_CSV_HEADER, throughputRows } from "../throughput/csv_rows.ts";
 import {
   planThroughputWorkers,
@@ -149,13 +150,7 @@ export async function runThroughput(
     );
   }
   console.log(formatThroughputSummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount - rowsBefore} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
-
-  const exitCode = interrupted
-    ? ExitCode.interrupted
-    : tally.failures.length > 0 || workerErrors.length > 0
-    ? ExitCode.failed
-    : ExitCode.ok;
-  return { summary, exitCode };
+  printSavedFiles(summary.csv, options.jsonPath);
+  const failed = tally.failures.length > 0 || workerErrors.length > 0;
+  return { summary, exitCode: exitCodeOf(interrupted, failed) };
 }

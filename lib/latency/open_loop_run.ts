@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, RunError } from "../errors.ts";
+import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
@@ -18,7 +19,7 @@ import type {
   ToOpenLoopWorker,
   UdpSocketCounts,
 } from "../worker_protocol.ts";
-import { measure, progressBarWhen, WorkerGroup, writeSummaryJson } from "../worker_group.ts";
+import { measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
 import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
@@ -126,15 +127,9 @@ export async function runOpenLoopLatency(
     );
   }
   console.log(formatOpenLoopSummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
+  printSavedFiles(summary.csv, options.jsonPath);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
   const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;
-  const exitCode = interrupted
-    ? ExitCode.interrupted
-    : failedRun || workerErrors.length > 0
-    ? ExitCode.failed
-    : ExitCode.ok;
-  return { summary, exitCode };
+  return { summary, exitCode: exitCodeOf(interrupted, failedRun || workerErrors.length > 0) };
 }

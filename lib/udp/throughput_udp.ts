@@ -11,9 +11,10 @@
  *
  * @module
  */
+import { printSavedFiles } from "../saved_files.ts";
 import process from "node:process";
 import { CsvWriter } from "../csv_writer.ts";
-import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
+import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, recordUs } from "../histogram.ts";
 import { FRAME_HEADER_BYTES, readFrameHeader, writeFrameHeader } from "../latency/frame.ts";
 import {
@@ -256,9 +257,8 @@ export async function runThroughputUdp(
     }
   }
   console.log(formatUdpThroughputSummary(summary));
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rowCount} rows)`);
-  if (options.jsonPath) console.log(`JSON: ${options.jsonPath}`);
-  return { summary, exitCode: interrupted ? ExitCode.interrupted : ExitCode.ok };
+  printSavedFiles(summary.csv, options.jsonPath);
+  return { summary, exitCode: exitCodeOf(interrupted, false) };
 }
 
 /** One datagram, closed loop, so an absent echo fails at once instead of as 100% loss. */
