@@ -8,63 +8,36 @@
  * @module
  */
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
-import type { RunInfo } from "../run_info.ts";
 import { formatCount, formatTable, formatUs } from "../table.ts";
-import { formatHostPort } from "../units.ts";
 import { summarizeUdp } from "../udp/reception.ts";
 import type { UdpSocketCounts } from "../worker_protocol.ts";
-import type { LatencyOptions } from "./options.ts";
 import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
-import type { LatencySummary } from "./summary.ts";
-import {
-  ALL_STAT_COLUMNS,
-  cpuWarning,
-  INTERRUPTED_WARNING,
-  shareOfCores,
-  statCells,
-  thinPercentilesWarning,
-} from "../summary_parts.ts";
-import type { ErrorCounts } from "../error_counts.ts";
+import { type LatencySummary, type LatencyTally, summarizeRoundTrips } from "./summary.ts";
+import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
 
-/** What the open-loop runner counted. */
-export interface OpenLoopTally {
-  options: LatencyOptions;
-  run: RunInfo;
+/** What the open-loop runner counted, beyond what every latency run counts. */
+export interface OpenLoopTally extends LatencyTally {
   /** Messages the schedule planned. */
   planned: number;
-  interrupted: boolean;
-  /** Seconds from the common start to the last worker's end. */
-  measuredSeconds: number;
-  /** Corrected round trips of all workers. */
-  merged: Histogram;
+  /** Round trips timed from the actual send. */
   mergedUncorrected: Histogram;
-  perWorker: { histogram: Histogram; failed: number }[];
-  errors: ErrorCounts;
   sent: number;
   unsent: number;
   /** When the last message left, ms after the common start; null when none did. */
   lastSendMs: number | null;
   /** UDP only: per-socket counts. */
   udp: UdpSocketCounts[] | null;
-  cpu: { userSeconds: number; systemSeconds: number; cores: number };
-  csv: { path: string; rows: number } | null;
 }
 
 /** Builds the summary of an open-loop run. */
 export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
-  const rtt = latencyStats(t.merged);
-  const rttUncorrected = latencyStats(t.mergedUncorrected);
-  const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
-  const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
+  const answered = t.merged.totalCount;
   const rate = {
     ...rateFigures(t.options.ratePerSec ?? 0, t.sent, t.lastSendMs ?? 0),
-    answeredPerSec: perSec(rtt.count),
+    answeredPerSec: t.measuredSeconds > 0 ? answered / t.measuredSeconds : 0,
   };
   const udp = t.udp ? summarizeUdp(t.udp) : undefined;
   const warnings: string[] = [];
-  const thin = thinPercentilesWarning(rtt, "round trips");
-  if (thin) warnings.push(thin);
   if (rate.ratio < MIN_RATE_RATIO && t.sent > 0) {
     warnings.push(
       `The client sent ${formatCount(rate.achievedPerSec)} messages/s of the ${
@@ -81,8 +54,6 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } planned messages were never sent: their connection failed, or the client fell more than 10% behind the schedule`,
     );
   }
-  const cpu = cpuWarning(cpuShare, t.cpu.cores, "latencies include its own queueing");
-  if (cpu) warnings.push(cpu);
   if (udp && udp.mismatched > 0) {
     warnings.push(
       `${
@@ -97,39 +68,11 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } echoes came back after --timeout (${t.options.timeoutMs} ms) and were counted as lost`,
     );
   }
-  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
-  const { target, ...rest } = t.options;
   return {
-    command: "latency",
-    run: t.run,
-    target: formatHostPort(target),
-    mode: "open-loop",
-    options: { ...rest, target: formatHostPort(target) },
-    planned: t.planned,
-    done: rtt.count,
-    failed,
-    errors: t.errors,
-    interrupted: t.interrupted,
-    measuredSeconds: t.measuredSeconds,
-    roundTripsPerSec: perSec(rtt.count),
-    rtt,
-    workers: t.perWorker.map(({ histogram, failed }, worker) => {
-      const stats = latencyStats(histogram);
-      return {
-        worker,
-        done: stats.count,
-        failed,
-        roundTripsPerSec: perSec(stats.count),
-        rtt: stats,
-      };
-    }),
-    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
-    warnings,
-    histogram: encodeHistogram(t.merged),
-    csv: t.csv,
+    ...summarizeRoundTrips(t, "open-loop", warnings),
     rate,
     messages: { sent: t.sent, unsent: t.unsent },
-    rttUncorrected,
+    rttUncorrected: latencyStats(t.mergedUncorrected),
     histogramUncorrected: encodeHistogram(t.mergedUncorrected),
     ...(udp ? { udp } : {}),
   };

@@ -92,30 +92,45 @@ export interface LatencyTally {
   csv: { path: string; rows: number } | null;
 }
 
-/** Builds the summary from the run's tallies. */
+/** Builds the summary of a closed-loop run from its tallies. */
 export function summarizeLatency(t: LatencyTally): LatencySummary {
+  const attempted = t.merged.totalCount + Object.values(t.errors).reduce((a, b) => a + b, 0);
+  const modeWarnings = t.planned !== undefined && !t.interrupted && attempted < t.planned
+    ? [
+      `Only ${formatCount(attempted)} of ${
+        formatCount(t.planned)
+      } planned round trips were attempted: connections that failed stopped early`,
+    ]
+    : [];
+  return summarizeRoundTrips(t, "closed-loop", modeWarnings);
+}
+
+/**
+ * The part of a latency summary every mode shares: counts, merged
+ * percentiles, per-worker rows, CPU share and the warnings about them;
+ * `modeWarnings` come after the percentile warning and before the CPU one.
+ */
+export function summarizeRoundTrips(
+  t: LatencyTally,
+  mode: LatencyMode,
+  modeWarnings: string[],
+): LatencySummary {
   const rtt = latencyStats(t.merged);
   const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
   const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
   const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
   const warnings = [
     thinPercentilesWarning(rtt, "round trips"),
+    ...modeWarnings,
     cpuWarning(cpuShare, t.cpu.cores, "latencies include its own queueing"),
+    t.interrupted ? INTERRUPTED_WARNING : undefined,
   ].filter((w): w is string => w !== undefined);
-  if (t.planned !== undefined && !t.interrupted && rtt.count + failed < t.planned) {
-    warnings.push(
-      `Only ${formatCount(rtt.count + failed)} of ${
-        formatCount(t.planned)
-      } planned round trips were attempted: connections that failed stopped early`,
-    );
-  }
-  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
   const { target, ...rest } = t.options;
   return {
     command: "latency",
     run: t.run,
     target: formatHostPort(target),
-    mode: "closed-loop",
+    mode,
     options: { ...rest, target: formatHostPort(target) },
     planned: t.planned ?? null,
     done: rtt.count,
