@@ -5,12 +5,13 @@
  */
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { connect } from "../commands/connect.ts";
 import { type ConnectOptions, DEFAULT_CONNECT_OPTIONS } from "../connect/options.ts";
 import { parseDurationMs, parseHostPort, parseInteger } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ConnectFlags {
+export interface ConnectFlags extends HlogFlags {
   workers: string;
   count?: string;
   duration?: string;
@@ -48,6 +49,7 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     caFile: flags.ca,
     csvPath: flags.csv,
     jsonPath: flags.json,
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -77,6 +79,8 @@ export const registerConnect: Register = (program, select) => {
     )
     .option("--csv <file>", "write one row per attempt, during the run")
     .option("--json <file>", "write the summary with options and versions")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: ConnectFlags) => {
       const options = parseConnectFlags(target, flags);

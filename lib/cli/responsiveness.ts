@@ -6,6 +6,7 @@
  */
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { responsiveness } from "../commands/responsiveness.ts";
 import {
   DEFAULT_RESPONSIVENESS_OPTIONS,
@@ -14,7 +15,7 @@ import {
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ResponsivenessFlags {
+export interface ResponsivenessFlags extends HlogFlags {
   idle: string;
   loaded: string;
   streams: string;
@@ -70,6 +71,7 @@ export function parseResponsivenessFlags(
     timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
     csvPath: flags.csv,
     jsonPath: flags.json,
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -111,6 +113,8 @@ export const registerResponsiveness: Register = (program, select) => {
     )
     .option("--csv <file>", "write one row per probe, with its phase, during the run")
     .option("--json <file>", "write the summary with options and versions")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: ResponsivenessFlags) => {
       const options = parseResponsivenessFlags(target, flags);

@@ -6,6 +6,7 @@
  * @module
  */
 import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -54,6 +55,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency");
   const jobs = planWorkers(options, runStartEpochMs);
   const planned = plannedRoundTrips(options);
 
@@ -69,6 +72,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(latencyRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -79,7 +84,10 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     },
   });
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      hlog?.begin(nowEpochMs);
+      return goWithDeadline(options.durationMs)(nowEpochMs);
+    },
     stop: { type: "stop" },
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
@@ -89,6 +97,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeLatency({
     options,
@@ -114,6 +123,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   }
   console.log(formatLatencySummary(summary));
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog);
   const failed = summary.failed > 0 || group.errors.length > 0;
   return { summary, exitCode: exitCodeOf(phase.interrupted, failed) };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import { printSavedFiles } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { classifyError, describeErrorKind } from "../net_io.ts";
@@ -57,6 +58,15 @@ export async function runResponsiveness(
     ? await CsvWriter.create(options.csvPath, RESPONSIVENESS_CSV_HEADER)
     : undefined;
 
+  // Probes report when they finish, so no sample arrives later than its timeout.
+  const hlog = openRunHlog(options.hlog, "responsiveness", options.timeoutMs);
+  const hlogTags = new Map<string, string>();
+  const tagOf = (sample: PhasedSample) => {
+    const key = `${sample.phase}/${sample.kind}`;
+    let tag = hlogTags.get(key);
+    if (tag === undefined) hlogTags.set(key, tag = runHlogTag(`responsiveness/${key}`));
+    return tag;
+  };
   const samples: PhasedSample[] = [];
   let loadStartEpochMs: number | undefined;
   let loadEndEpochMs: number | undefined;
@@ -79,6 +89,8 @@ export async function runResponsiveness(
     };
     samples.push(sample);
     csv?.writeRows([responsivenessRow(sample)]);
+    hlog?.recordUs(tagOf(sample), s.startEpochMs, s.rttUs);
+    hlog?.flushDue(sharedClockMs());
   };
 
   let prober: Prober;
@@ -92,6 +104,7 @@ export async function runResponsiveness(
     }, onSample);
   } catch (error) {
     csv?.close();
+    hlog?.finish(sharedClockMs());
     throw new RunError(
       `Cannot connect to "${formatHostPort(echo)}" (echo): ${
         describeErrorKind(classifyError(error))
@@ -119,6 +132,7 @@ export async function runResponsiveness(
     : undefined;
 
   // Idle: probes alone.
+  hlog?.begin(sharedClockMs());
   prober.start();
   await sleep(options.idleMs);
 
@@ -156,6 +170,7 @@ export async function runResponsiveness(
   progress?.stop();
   removeSignalListeners();
   csv?.close();
+  hlog?.finish(sharedClockMs());
 
   const usSinceStart = (epochMs: number | undefined) =>
     epochMs === undefined ? null : (epochMs - runStartEpochMs) * 1000;
@@ -193,6 +208,7 @@ export async function runResponsiveness(
   }
   console.log(formatResponsivenessSummary(summary));
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog);
   const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
     summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

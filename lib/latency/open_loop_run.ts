@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
@@ -43,6 +44,8 @@ export async function runOpenLoopLatency(
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency");
   const jobs = planOpenLoopWorkers(options, runStartEpochMs);
   const planned = openLoopPlanned(options);
 
@@ -63,6 +66,8 @@ export async function runOpenLoopLatency(
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(openLoopRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -85,6 +90,7 @@ export async function runOpenLoopLatency(
   const phase = await measure(group, {
     go: (nowEpochMs): ToOpenLoopWorker => {
       startEpochMs = nowEpochMs + START_MARGIN_MS;
+      hlog?.begin(startEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
@@ -94,6 +100,7 @@ export async function runOpenLoopLatency(
     ),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
   const interrupted = phase.interrupted;
   const workerErrors = group.errors;
   const measuredSeconds = Math.max(0, (phase.endEpochMs - startEpochMs) / 1000);
@@ -128,6 +135,7 @@ export async function runOpenLoopLatency(
   }
   console.log(formatOpenLoopSummary(summary));
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
   const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;
