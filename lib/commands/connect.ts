@@ -6,14 +6,20 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -96,6 +102,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
   const phase = await measure(group, {
     go: goWithDeadline(options.durationMs),
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -112,6 +119,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     planned,
     interrupted: phase.interrupted,
     measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    timing: phaseTiming(phase),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -134,7 +143,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       `Cannot connect to "${formatHostPort(options.target)}": ${what}${detail}${hint}`,
     );
   }
-  console.log(formatConnectSummary(summary));
+  printSummary(formatConnectSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
   const exitCode = exitCodeOf(
     phase.interrupted,

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { printSavedFiles } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { sleepUntil } from "../worker_group.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { classifyError, describeErrorKind } from "../net_io.ts";
@@ -118,7 +119,11 @@ export async function runResponsiveness(
     })).start()
     : undefined;
 
-  // Idle: probes alone.
+  // Idle: probes alone, from --start-at when one was given.
+  if (options.startAtEpochMs !== undefined) {
+    await sleepUntil(options.startAtEpochMs, () => interrupted);
+  }
+  const measuringEpochMs = sharedClockMs();
   prober.start();
   await sleep(options.idleMs);
 
@@ -153,6 +158,7 @@ export async function runResponsiveness(
     workerErrors.push(...load.workerErrors);
   }
   await prober.stop();
+  const endEpochMs = sharedClockMs();
   progress?.stop();
   removeSignalListeners();
   csv?.close();
@@ -164,6 +170,12 @@ export async function runResponsiveness(
     run,
     target,
     interrupted,
+    timing: {
+      askedStartEpochMs: options.startAtEpochMs ?? null,
+      startEpochMs: measuringEpochMs,
+      endEpochMs,
+    },
+    originEpochMs: runStartEpochMs,
     samples,
     loadStartUs: usSinceStart(loadStartEpochMs),
     loadEndUs: usSinceStart(loadEndEpochMs),
@@ -182,16 +194,8 @@ export async function runResponsiveness(
     );
   }
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
-  if (options.jsonPath) {
-    try {
-      await Deno.writeTextFile(options.jsonPath, JSON.stringify(summary, null, 2) + "\n");
-    } catch (error) {
-      throw new RunError(
-        `Cannot write JSON file "${options.jsonPath}": ${(error as Error).message}`,
-      );
-    }
-  }
-  console.log(formatResponsivenessSummary(summary));
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+  printSummary(formatResponsivenessSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
   const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
     summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -19,7 +19,13 @@ import type {
   ToOpenLoopWorker,
   UdpSocketCounts,
 } from "../worker_protocol.ts";
-import { measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  startInstant,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
@@ -84,10 +90,12 @@ export async function runOpenLoopLatency(
   let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs): ToOpenLoopWorker => {
-      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
+    leadMs: START_MARGIN_MS,
     progress: progressBarWhen(
       options.progress,
       () => ({ done: attempts, planned, unit: "messages" }),
@@ -104,6 +112,8 @@ export async function runOpenLoopLatency(
     planned,
     interrupted,
     measuredSeconds,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),
     perWorker,
@@ -126,7 +136,7 @@ export async function runOpenLoopLatency(
       }": ${describeErrorKind(kind)}`,
     );
   }
-  console.log(formatOpenLoopSummary(summary));
+  printSummary(formatOpenLoopSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
