@@ -16,6 +16,7 @@ import { registerBench } from "./bench.ts";
 import { registerThroughput } from "./throughput.ts";
 import { registerConnect } from "./connect.ts";
 import { registerReport } from "./report.ts";
+import { registerMerge } from "./merge.ts";
 import { registerResponsiveness } from "./responsiveness.ts";
 
 /** A parsed command line, ready to run. */
@@ -39,6 +40,7 @@ const REGISTERS: Register[] = [
   registerServe,
   registerBench,
   registerReport,
+  registerMerge,
 ];
 
 /** Builds the commander program (exposed for help-text tests). */
