@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
@@ -11,7 +12,7 @@ import { type ConnectOptions, DEFAULT_CONNECT_OPTIONS } from "../connect/options
 import { parseDurationMs, parseHostPort, parseInteger } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ConnectFlags extends HlogFlags {
+export interface ConnectFlags extends FleetFlags, HlogFlags {
   workers: string;
   count?: string;
   duration?: string;
@@ -19,7 +20,6 @@ export interface ConnectFlags extends HlogFlags {
   tls: boolean;
   ca?: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -50,6 +50,7 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     csvPath: flags.csv,
     jsonPath: flags.json,
     hlog: parseHlogFlags(flags),
+    ...parseFleetFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -78,7 +79,6 @@ export const registerConnect: Register = (program, select) => {
       "PEM certificate to trust, e.g. the server's self-signed one (with --tls)",
     )
     .option("--csv <file>", "write one row per attempt, during the run")
-    .option("--json <file>", "write the summary with options and versions")
     .addOption(hlogOption())
     .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
@@ -25,7 +26,7 @@ export const DEFAULT_UDP_TIMEOUT_MS = 1000;
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** Raw flag values as commander hands them over. */
-export interface LatencyFlags extends HlogFlags {
+export interface LatencyFlags extends FleetFlags, HlogFlags {
   workers: string;
   connections: string;
   count?: string;
@@ -37,7 +38,6 @@ export interface LatencyFlags extends HlogFlags {
   rate?: string;
   udp?: boolean;
   csv?: string;
-  json?: string;
   report?: string;
   progress: boolean;
 }
@@ -92,6 +92,7 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     csvPath: flags.csv ?? (flags.report === undefined ? undefined : csvBesideReport(flags.report)),
     jsonPath: flags.json,
     hlog: parseHlogFlags(flags),
+    ...parseFleetFlags(flags),
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
   };
@@ -141,7 +142,6 @@ export const registerLatency: Register = (program, select) => {
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")
-    .option("--json <file>", "write the summary with options and versions")
     .addOption(hlogOption())
     .addOption(hlogIntervalOption())
     .option(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
@@ -15,7 +16,7 @@ import {
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ResponsivenessFlags extends HlogFlags {
+export interface ResponsivenessFlags extends FleetFlags, HlogFlags {
   idle: string;
   loaded: string;
   streams: string;
@@ -27,7 +28,6 @@ export interface ResponsivenessFlags extends HlogFlags {
   chargenPort: string;
   timeout: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -72,6 +72,7 @@ export function parseResponsivenessFlags(
     csvPath: flags.csv,
     jsonPath: flags.json,
     hlog: parseHlogFlags(flags),
+    ...parseFleetFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -112,7 +113,6 @@ export const registerResponsiveness: Register = (program, select) => {
       `${d.timeoutMs / 1000}s`,
     )
     .option("--csv <file>", "write one row per probe, with its phase, during the run")
-    .option("--json <file>", "write the summary with options and versions")
     .addOption(hlogOption())
     .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
@@ -14,7 +14,13 @@ import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -66,7 +72,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     ? await CsvWriter.create(options.csvPath, CONNECT_CSV_HEADER)
     : undefined;
   const hlog = openRunHlog(options.hlog, "connect", options.timeoutMs);
-  const hlogTag = runHlogTag("connect");
+  const hlogTag = runHlogTag("connect", options.nodeId);
   const jobs = planConnectWorkers(options, address, caCerts, runStartEpochMs);
   const planned = plannedAttempts(options);
 
@@ -104,6 +110,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       return goWithDeadline(options.durationMs)(nowEpochMs);
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -121,6 +128,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     planned,
     interrupted: phase.interrupted,
     measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    timing: phaseTiming(phase),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -143,9 +152,9 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       `Cannot connect to "${formatHostPort(options.target)}": ${what}${detail}${hint}`,
     );
   }
-  console.log(formatConnectSummary(summary));
+  printSummary(formatConnectSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
-  printSavedHlog(hlog);
+  printSavedHlog(hlog, options.jsonPath);
   const exitCode = exitCodeOf(
     phase.interrupted,
     summary.failed > 0 || group.errors.length > 0,

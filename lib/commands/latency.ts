@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
@@ -15,7 +15,13 @@ import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
@@ -56,7 +62,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
   const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
-  const hlogTag = runHlogTag("latency");
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planWorkers(options, runStartEpochMs);
   const planned = plannedRoundTrips(options);
 
@@ -89,6 +95,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       return goWithDeadline(options.durationMs)(nowEpochMs);
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -105,6 +112,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     planned,
     interrupted: phase.interrupted,
     measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    timing: phaseTiming(phase),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -121,9 +130,9 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       }`,
     );
   }
-  console.log(formatLatencySummary(summary));
+  printSummary(formatLatencySummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
-  printSavedHlog(hlog);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.failed > 0 || group.errors.length > 0;
   return { summary, exitCode: exitCodeOf(phase.interrupted, failed) };
 }

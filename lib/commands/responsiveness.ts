@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { printSavedFiles } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { sleepUntil } from "../worker_group.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
@@ -64,7 +65,9 @@ export async function runResponsiveness(
   const tagOf = (sample: PhasedSample) => {
     const key = `${sample.phase}/${sample.kind}`;
     let tag = hlogTags.get(key);
-    if (tag === undefined) hlogTags.set(key, tag = runHlogTag(`responsiveness/${key}`));
+    if (tag === undefined) {
+      hlogTags.set(key, tag = runHlogTag(`responsiveness/${key}`, options.nodeId));
+    }
     return tag;
   };
   const samples: PhasedSample[] = [];
@@ -131,8 +134,12 @@ export async function runResponsiveness(
     })).start()
     : undefined;
 
-  // Idle: probes alone.
-  hlog?.begin(sharedClockMs());
+  // Idle: probes alone, from --start-at when one was given.
+  if (options.startAtEpochMs !== undefined) {
+    await sleepUntil(options.startAtEpochMs, () => interrupted);
+  }
+  const measuringEpochMs = sharedClockMs();
+  hlog?.begin(measuringEpochMs);
   prober.start();
   await sleep(options.idleMs);
 
@@ -167,6 +174,7 @@ export async function runResponsiveness(
     workerErrors.push(...load.workerErrors);
   }
   await prober.stop();
+  const endEpochMs = sharedClockMs();
   progress?.stop();
   removeSignalListeners();
   csv?.close();
@@ -179,6 +187,12 @@ export async function runResponsiveness(
     run,
     target,
     interrupted,
+    timing: {
+      askedStartEpochMs: options.startAtEpochMs ?? null,
+      startEpochMs: measuringEpochMs,
+      endEpochMs,
+    },
+    originEpochMs: runStartEpochMs,
     samples,
     loadStartUs: usSinceStart(loadStartEpochMs),
     loadEndUs: usSinceStart(loadEndEpochMs),
@@ -197,18 +211,10 @@ export async function runResponsiveness(
     );
   }
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
-  if (options.jsonPath) {
-    try {
-      await Deno.writeTextFile(options.jsonPath, JSON.stringify(summary, null, 2) + "\n");
-    } catch (error) {
-      throw new RunError(
-        `Cannot write JSON file "${options.jsonPath}": ${(error as Error).message}`,
-      );
-    }
-  }
-  console.log(formatResponsivenessSummary(summary));
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+  printSummary(formatResponsivenessSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
-  printSavedHlog(hlog);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
     summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { describeErrorKind } from "../net_io.ts";
@@ -17,7 +17,7 @@ import type {
   ThroughputJob,
   ToThroughputWorker,
 } from "../worker_protocol.ts";
-import { measure, WorkerGroup } from "../worker_group.ts";
+import { measure, phaseTiming, startInstant, WorkerGroup } from "../worker_group.ts";
 import { THROUGHPUT_CSV_HEADER, throughputRows } from "../throughput/csv_rows.ts";
 import {
   planThroughputWorkers,
@@ -92,10 +92,12 @@ export async function runThroughput(
   let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs): ToThroughputWorker => {
-      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
+    leadMs: START_MARGIN_MS,
     progress: () => {
       if (options.progress !== "auto" || !Deno.stderr.isTerminal() || liveStreams === 0) {
         return undefined;
@@ -130,6 +132,8 @@ export async function runThroughput(
     options,
     run,
     interrupted,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: startEpochMs,
     endMs: tally.endMs,
     streams: tally.streams(),
     intervals: tally.intervals(),
@@ -149,7 +153,7 @@ export async function runThroughput(
       }" (${service}): ${first ? describeErrorKind(first.kind) : "no stream connected"}`,
     );
   }
-  console.log(formatThroughputSummary(summary));
+  printSummary(formatThroughputSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
   const failed = tally.failures.length > 0 || workerErrors.length > 0;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

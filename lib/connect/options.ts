@@ -5,11 +5,12 @@
  * @module
  */
 import type { HlogOptions } from "../hlog/options.ts";
+import type { FleetOptions } from "../results/run_result.ts";
 import type { HostPort } from "../units.ts";
 import type { ConnectJob } from "../worker_protocol.ts";
 
 /** What `netspeed connect` measures and where it writes. */
-export interface ConnectOptions {
+export interface ConnectOptions extends FleetOptions {
   target: HostPort;
   /** Web Workers, each opening one connection at a time. @default {1} */
   workers: number;

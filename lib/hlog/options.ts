@@ -6,6 +6,8 @@
  */
 import { HLOG_MAX_VALUE_UNIT_RATIO, hlogTag } from "./format.ts";
 import { HlogRecording } from "./writer.ts";
+import { hostname } from "../run_info.ts";
+import { JSON_TO_STDOUT } from "../saved_files.ts";
 
 /** Where a run writes its HdrHistogram interval log and how often. */
 export interface HlogOptions {
@@ -44,9 +46,14 @@ export function openRunHlog(
   });
 }
 
-/** Prints where the log went, beside the CSV and JSON lines of a run. */
-export function printSavedHlog(log: HlogRecording | undefined): void {
-  if (log) console.log(`HdrHistogram log: ${log.path} (${log.intervalCount} intervals)`);
+/**
+ * Prints where the log went, beside the CSV and JSON lines of a run (on
+ * stderr when stdout carries the JSON, `--json -`).
+ */
+export function printSavedHlog(log: HlogRecording | undefined, jsonPath?: string): void {
+  if (!log) return;
+  const print = jsonPath === JSON_TO_STDOUT ? console.error : console.log;
+  print(`HdrHistogram log: ${log.path} (${log.intervalCount} intervals)`);
 }
 
 /**
@@ -55,5 +62,5 @@ export function printSavedHlog(log: HlogRecording | undefined): void {
  * be concatenated or merged and still be told apart.
  */
 export function runHlogTag(kind: string, nodeId?: string): string {
-  return hlogTag(nodeId ?? Deno.hostname(), kind);
+  return hlogTag(nodeId ?? hostname(), kind);
 }

@@ -6,8 +6,8 @@
  *
  * @module
  */
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -20,7 +20,13 @@ import type {
   ToOpenLoopWorker,
   UdpSocketCounts,
 } from "../worker_protocol.ts";
-import { measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  startInstant,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
@@ -45,7 +51,7 @@ export async function runOpenLoopLatency(
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
     : undefined;
   const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
-  const hlogTag = runHlogTag("latency");
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planOpenLoopWorkers(options, runStartEpochMs);
   const planned = openLoopPlanned(options);
 
@@ -89,11 +95,13 @@ export async function runOpenLoopLatency(
   let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs): ToOpenLoopWorker => {
-      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
       hlog?.begin(startEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
+    leadMs: START_MARGIN_MS,
     progress: progressBarWhen(
       options.progress,
       () => ({ done: attempts, planned, unit: "messages" }),
@@ -111,6 +119,8 @@ export async function runOpenLoopLatency(
     planned,
     interrupted,
     measuredSeconds,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),
     perWorker,
@@ -133,9 +143,9 @@ export async function runOpenLoopLatency(
       }": ${describeErrorKind(kind)}`,
     );
   }
-  console.log(formatOpenLoopSummary(summary));
+  printSummary(formatOpenLoopSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
-  printSavedHlog(hlog);
+  printSavedHlog(hlog, options.jsonPath);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
   const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;

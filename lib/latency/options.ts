@@ -5,6 +5,7 @@
  * @module
  */
 import type { HlogOptions } from "../hlog/options.ts";
+import type { FleetOptions } from "../results/run_result.ts";
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
 
@@ -16,7 +17,7 @@ import type { LatencyJob } from "../worker_protocol.ts";
 export type LatencyMode = "closed-loop" | "open-loop";
 
 /** What `netspeed latency` measures and where it writes. */
-export interface LatencyOptions {
+export interface LatencyOptions extends FleetOptions {
   target: HostPort;
   /** Absent means closed loop. @default {"closed-loop"} */
   mode?: LatencyMode;

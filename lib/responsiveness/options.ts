@@ -5,6 +5,7 @@
  * @module
  */
 import type { HlogOptions } from "../hlog/options.ts";
+import type { FleetOptions } from "../results/run_result.ts";
 
 /** The services a responsiveness run talks to, and their ports. */
 export interface ResponsivenessPorts {
@@ -17,7 +18,7 @@ export interface ResponsivenessPorts {
 }
 
 /** What `netspeed responsiveness` measures and where it writes. */
-export interface ResponsivenessOptions {
+export interface ResponsivenessOptions extends FleetOptions {
   /** Host name or address, without a port. */
   host: string;
   ports: ResponsivenessPorts;
