@@ -6,6 +6,7 @@
 import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { latency } from "../commands/latency.ts";
 import { DEFAULT_LATENCY_OPTIONS, type LatencyOptions } from "../latency/options.ts";
 import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
@@ -25,7 +26,7 @@ export const DEFAULT_UDP_TIMEOUT_MS = 1000;
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** Raw flag values as commander hands them over. */
-export interface LatencyFlags extends FleetFlags {
+export interface LatencyFlags extends FleetFlags, HlogFlags {
   workers: string;
   connections: string;
   count?: string;
@@ -91,6 +92,7 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     csvPath: flags.csv ?? (flags.report === undefined ? undefined : csvBesideReport(flags.report)),
     jsonPath: flags.json,
     ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
   };
@@ -140,6 +142,8 @@ export const registerLatency: Register = (program, select) => {
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option(
       "--report <file>",
       "write an interactive HTML report after the run (without --csv, the CSV goes beside it)",

@@ -7,6 +7,7 @@
 import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { responsiveness } from "../commands/responsiveness.ts";
 import {
   DEFAULT_RESPONSIVENESS_OPTIONS,
@@ -15,7 +16,7 @@ import {
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ResponsivenessFlags extends FleetFlags {
+export interface ResponsivenessFlags extends FleetFlags, HlogFlags {
   idle: string;
   loaded: string;
   streams: string;
@@ -71,6 +72,7 @@ export function parseResponsivenessFlags(
     csvPath: flags.csv,
     jsonPath: flags.json,
     ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -111,6 +113,8 @@ export const registerResponsiveness: Register = (program, select) => {
       `${d.timeoutMs / 1000}s`,
     )
     .option("--csv <file>", "write one row per probe, with its phase, during the run")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: ResponsivenessFlags) => {
       const options = parseResponsivenessFlags(target, flags);

@@ -7,6 +7,7 @@
  * @module
  */
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { CsvWriter } from "../csv_writer.ts";
@@ -70,6 +71,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, CONNECT_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "connect", options.timeoutMs);
+  const hlogTag = runHlogTag("connect", options.nodeId);
   const jobs = planConnectWorkers(options, address, caCerts, runStartEpochMs);
   const planned = plannedAttempts(options);
 
@@ -89,6 +92,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(connectRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.connectUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "gaveUp") {
@@ -100,7 +105,10 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     },
   });
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      hlog?.begin(nowEpochMs);
+      return goWithDeadline(options.durationMs)(nowEpochMs);
+    },
     stop: { type: "stop" },
     startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
@@ -111,6 +119,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeConnect({
     options,
@@ -145,6 +154,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
   }
   printSummary(formatConnectSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const exitCode = exitCodeOf(
     phase.interrupted,
     summary.failed > 0 || group.errors.length > 0,

@@ -6,6 +6,7 @@
  * @module
  */
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -60,6 +61,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planWorkers(options, runStartEpochMs);
   const planned = plannedRoundTrips(options);
 
@@ -75,6 +78,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(latencyRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -85,7 +90,10 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     },
   });
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      hlog?.begin(nowEpochMs);
+      return goWithDeadline(options.durationMs)(nowEpochMs);
+    },
     stop: { type: "stop" },
     startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
@@ -96,6 +104,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeLatency({
     options,
@@ -123,6 +132,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   }
   printSummary(formatLatencySummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.failed > 0 || group.errors.length > 0;
   return { summary, exitCode: exitCodeOf(phase.interrupted, failed) };
 }

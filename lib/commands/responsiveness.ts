@@ -9,6 +9,7 @@
  */
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { sleepUntil } from "../worker_group.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { classifyError, describeErrorKind } from "../net_io.ts";
@@ -58,6 +59,17 @@ export async function runResponsiveness(
     ? await CsvWriter.create(options.csvPath, RESPONSIVENESS_CSV_HEADER)
     : undefined;
 
+  // Probes report when they finish, so no sample arrives later than its timeout.
+  const hlog = openRunHlog(options.hlog, "responsiveness", options.timeoutMs);
+  const hlogTags = new Map<string, string>();
+  const tagOf = (sample: PhasedSample) => {
+    const key = `${sample.phase}/${sample.kind}`;
+    let tag = hlogTags.get(key);
+    if (tag === undefined) {
+      hlogTags.set(key, tag = runHlogTag(`responsiveness/${key}`, options.nodeId));
+    }
+    return tag;
+  };
   const samples: PhasedSample[] = [];
   let loadStartEpochMs: number | undefined;
   let loadEndEpochMs: number | undefined;
@@ -80,6 +92,8 @@ export async function runResponsiveness(
     };
     samples.push(sample);
     csv?.writeRows([responsivenessRow(sample)]);
+    hlog?.recordUs(tagOf(sample), s.startEpochMs, s.rttUs);
+    hlog?.flushDue(sharedClockMs());
   };
 
   let prober: Prober;
@@ -93,6 +107,7 @@ export async function runResponsiveness(
     }, onSample);
   } catch (error) {
     csv?.close();
+    hlog?.finish(sharedClockMs());
     throw new RunError(
       `Cannot connect to "${formatHostPort(echo)}" (echo): ${
         describeErrorKind(classifyError(error))
@@ -124,6 +139,7 @@ export async function runResponsiveness(
     await sleepUntil(options.startAtEpochMs, () => interrupted);
   }
   const measuringEpochMs = sharedClockMs();
+  hlog?.begin(measuringEpochMs);
   prober.start();
   await sleep(options.idleMs);
 
@@ -162,6 +178,7 @@ export async function runResponsiveness(
   progress?.stop();
   removeSignalListeners();
   csv?.close();
+  hlog?.finish(sharedClockMs());
 
   const usSinceStart = (epochMs: number | undefined) =>
     epochMs === undefined ? null : (epochMs - runStartEpochMs) * 1000;
@@ -197,6 +214,7 @@ export async function runResponsiveness(
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
   printSummary(formatResponsivenessSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
     summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

@@ -5,6 +5,7 @@
  * @module
  */
 import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { ConnectJob } from "../worker_protocol.ts";
 
@@ -27,6 +28,8 @@ export interface ConnectOptions extends FleetOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
 }

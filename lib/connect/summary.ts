@@ -118,7 +118,7 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
       interrupted: t.interrupted,
       counts: outcomeCounts(stats.count, t.errors),
       histograms: { connect: histogram },
-      files: { csv: t.csv?.path, json: t.options.jsonPath },
+      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: formatHostPort(target),

@@ -7,6 +7,7 @@
  * @module
  */
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -49,6 +50,8 @@ export async function runOpenLoopLatency(
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planOpenLoopWorkers(options, runStartEpochMs);
   const planned = openLoopPlanned(options);
 
@@ -69,6 +72,8 @@ export async function runOpenLoopLatency(
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(openLoopRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -91,6 +96,7 @@ export async function runOpenLoopLatency(
   const phase = await measure(group, {
     go: (nowEpochMs): ToOpenLoopWorker => {
       startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
+      hlog?.begin(startEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
@@ -102,6 +108,7 @@ export async function runOpenLoopLatency(
     ),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
   const interrupted = phase.interrupted;
   const workerErrors = group.errors;
   const measuredSeconds = Math.max(0, (phase.endEpochMs - startEpochMs) / 1000);
@@ -138,6 +145,7 @@ export async function runOpenLoopLatency(
   }
   printSummary(formatOpenLoopSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
   const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;

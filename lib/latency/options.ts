@@ -5,6 +5,7 @@
  * @module
  */
 import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
 
@@ -44,6 +45,8 @@ export interface LatencyOptions extends FleetOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /**
    * Interactive HTML report built from the CSV after the run; without
    * `csvPath` the CSV is written beside it (`run.html` → `run.csv`).

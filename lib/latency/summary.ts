@@ -145,7 +145,7 @@ export function summarizeRoundTrips(
       interrupted: t.interrupted,
       counts: outcomeCounts(rtt.count, t.errors),
       histograms: { rtt: histogram },
-      files: { csv: t.csv?.path, json: t.options.jsonPath },
+      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: formatHostPort(target),

@@ -5,6 +5,7 @@
  * @module
  */
 import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 
 /** The services a responsiveness run talks to, and their ports. */
 export interface ResponsivenessPorts {
@@ -39,6 +40,8 @@ export interface ResponsivenessOptions extends FleetOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /** Draw a progress line: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
 }

@@ -249,7 +249,7 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
       interrupted: t.interrupted,
       counts: outcomeCounts(ok, byOutcome),
       histograms,
-      files: { csv: t.csv?.path, json: t.options.jsonPath },
+      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: t.target,
