@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { nearestRank, readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
 import { loadResults } from "../lib/results/load_result.ts";
+import { readHlog } from "../lib/hlog/reader.ts";
+import { findHdrJava, javaLogTotals, sameHdrValueUs } from "./hdr_java.ts";
 
 /** Relative gap HDR percentiles may have from the exact value (3 significant digits). */
 const HDR_PRECISION = 0.002;
@@ -29,6 +31,7 @@ Deno.test("merge of latency runs: counts add up, percentiles are the union's, --
       ...["-n", String(200 + 100 * n), "-c", "2", "--warmup", "5"],
       ...["--start-at", at, "--node-id", id],
       ...["--csv", join(dir.path, `${id}.csv`), "--json", join(dir.path, `${id}.json`)],
+      ...["--hlog", join(dir.path, `${id}.hlog`)],
       "--no-progress",
     ])
   ));
@@ -82,6 +85,25 @@ Deno.test("merge of latency runs: counts add up, percentiles are the union's, --
     const mergedFirst = json.merge.originEpochMs +
       Math.min(...rows.filter((r) => r.node === id).map((r) => Number(r.start_us))) / 1000;
     assert.ok(Math.abs(mergedFirst - firstMs) < 0.01, `${id}: ${mergedFirst} vs ${firstMs}`);
+  }
+
+  // The merged interval log: untagged, the sum over nodes; tagged, each node.
+  const log = await readHlog(join(out, "merged.hlog"));
+  const count = (tag: (t: string | null) => boolean) =>
+    log.intervals.filter((i) => tag(i.tag)).reduce((a, i) => a + i.histogram.totalCount, 0);
+  assert.equal(count((t) => t === null), sum);
+  for (const [n, id] of nodes.entries()) {
+    assert.equal(count((t) => t === `${id}/latency`), perNode[n].done);
+  }
+
+  // HdrHistogram's own Java reader sees the fleet's total in the untagged lines.
+  const java = findHdrJava();
+  if ("jar" in java) {
+    const totals = await javaLogTotals(java.jar, join(out, "merged.hlog"), null);
+    assert.equal(totals.count, sum, totals.row);
+    assert.ok(sameHdrValueUs(totals.p99, json.rtt.p99Us), `${totals.p99} vs ${json.rtt.p99Us}`);
+  } else {
+    console.warn(`Java check skipped: ${java.skip}`);
   }
 
   // The merged result is itself a result the loader reads.
@@ -171,6 +193,16 @@ Deno.test("merge refuses bad input with one line naming the file, and writes not
   const throughput = join(dir.path, "tp.json");
   const foreign = join(dir.path, "foreign.json");
   const cut = join(dir.path, "cut.log");
+  const truncated = join(dir.path, "node.hlog");
+  await Deno.writeTextFile(
+    truncated,
+    [
+      "#[Histogram log format version 1.3]",
+      "#[StartTime: 1795790903.144 (seconds since epoch), 2026-11-27T14:48:23.144Z]",
+      '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"',
+      "Tag=a/latency,0.000,1.000,61.850,HISTFAAAACl4nJNpmSzMwMDAxAABzFCaEUzOmNZg",
+    ].join("\n"),
+  );
   await Deno.writeTextFile(latency, JSON.stringify(run("latency", "a")));
   await Deno.writeTextFile(throughput, JSON.stringify(run("throughput", "b")));
   await Deno.writeTextFile(foreign, JSON.stringify({ start: { timestamp: 1 }, intervals: [] }));
@@ -189,6 +221,7 @@ Deno.test("merge refuses bad input with one line naming the file, and writes not
     ],
     [[cut], 1, /Cannot use result ".*cut\.log:2": the JSON summary on this line is cut short/],
     [[join(dir.path, "none.json")], 2, /Cannot read result ".*none\.json": no such file/],
+    [[truncated], 1, /Histogram log ".*node\.hlog", line 4: /],
   ];
   for (const [inputs, code, message] of cases) {
     const r = await runCli(["merge", ...inputs, "-o", out]);

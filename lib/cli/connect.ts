@@ -49,8 +49,8 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     caFile: flags.ca,
     csvPath: flags.csv,
     jsonPath: flags.json,
-    hlog: parseHlogFlags(flags),
     ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }

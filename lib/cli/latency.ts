@@ -91,8 +91,8 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     // The report is built from the CSV, so --report alone writes one beside it.
     csvPath: flags.csv ?? (flags.report === undefined ? undefined : csvBesideReport(flags.report)),
     jsonPath: flags.json,
-    hlog: parseHlogFlags(flags),
     ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
   };

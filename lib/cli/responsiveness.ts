@@ -71,8 +71,8 @@ export function parseResponsivenessFlags(
     timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
     csvPath: flags.csv,
     jsonPath: flags.json,
-    hlog: parseHlogFlags(flags),
     ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }

@@ -3,7 +3,8 @@
  * folders, JSON summaries, CSVs, or `-` for a stream of `--json -`
  * summaries such as `kubectl logs` prints), checks that they can be
  * merged, and writes one result: `DIR/merged.json` (histograms summed),
- * `DIR/merged.csv` (every row, with its node), and a per-node table on
+ * `DIR/merged.csv` (every row, with its node), `DIR/merged.hlog` (the
+ * nodes' interval logs, summed per interval), and a per-node table on
  * stdout. Bad input stops it before anything is written.
  *
  * @module
@@ -21,6 +22,8 @@ import {
   uniqueIds,
 } from "../merge/merge_results.ts";
 import { type CsvPart, writeMergedCsv } from "../merge/merge_csv.ts";
+import { type HlogPart, mergedHlogText } from "../merge/merge_hlog.ts";
+import { readHlog } from "../hlog/reader.ts";
 
 /** What `netspeed merge` reads and writes. */
 export interface MergeOptions {
@@ -33,13 +36,18 @@ export interface MergeOptions {
 }
 
 /** Names of the files `merge` writes in its folder. */
-export const MERGED_FILES = Object.freeze({ json: "merged.json", csv: "merged.csv" });
+export const MERGED_FILES = Object.freeze({
+  json: "merged.json",
+  csv: "merged.csv",
+  hlog: "merged.hlog",
+});
 
 /** Runs `netspeed merge`; resolves with the exit code. */
 export async function merge(options: MergeOptions): Promise<ExitCodeValue> {
   const merged = await runMerge(options);
   console.log(formatMergeSummary(merged));
   if (merged.csv) console.log(`CSV: ${merged.csv.path} (${merged.csv.rows} rows)`);
+  if (merged.files.hlog) console.log(`HdrHistogram log: ${merged.files.hlog}`);
   console.log(`JSON: ${join(options.outputDir, MERGED_FILES.json)}`);
   return ExitCode.ok;
 }
@@ -64,6 +72,13 @@ export async function runMerge(options: MergeOptions): Promise<MergedResult> {
     throw error;
   }
 
+  // Interval logs are read (and checked) before anything is written too.
+  const ids = uniqueIds(loaded.map((l) => l.result.node.id));
+  const hlogs: HlogPart[] = [];
+  for (const [n, l] of loaded.entries()) {
+    if (l.hlogPath !== null) hlogs.push({ nodeId: ids[n], log: await readHlog(l.hlogPath) });
+  }
+
   // Everything was read and checked: only now is anything written.
   try {
     await Deno.mkdir(options.outputDir, { recursive: true });
@@ -73,7 +88,6 @@ export async function runMerge(options: MergeOptions): Promise<MergedResult> {
     );
   }
   if (options.csv) {
-    const ids = uniqueIds(loaded.map((l) => l.result.node.id));
     const parts: CsvPart[] = [];
     loaded.forEach((l, n) => {
       if (l.csvPath === null) {
@@ -103,6 +117,20 @@ export async function runMerge(options: MergeOptions): Promise<MergedResult> {
         throw error;
       }
     }
+  }
+  if (hlogs.length > 0) {
+    if (hlogs.length < loaded.length) {
+      merged.warnings.push(
+        `${hlogs.length} of ${loaded.length} nodes have an interval log: ${MERGED_FILES.hlog} holds theirs only`,
+      );
+    }
+    const path = join(options.outputDir, MERGED_FILES.hlog);
+    try {
+      await Deno.writeTextFile(path, mergedHlogText(hlogs, merged.kind));
+    } catch (error) {
+      throw new RunError(`Cannot write "${path}": ${(error as Error).message}`);
+    }
+    merged.files.hlog = path;
   }
   const jsonPath = join(options.outputDir, MERGED_FILES.json);
   merged.files.json = jsonPath;

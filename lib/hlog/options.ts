@@ -7,7 +7,6 @@
 import { HLOG_MAX_VALUE_UNIT_RATIO, hlogTag } from "./format.ts";
 import { HlogRecording } from "./writer.ts";
 import { hostname } from "../run_info.ts";
-import { JSON_TO_STDOUT } from "../saved_files.ts";
 
 /** Where a run writes its HdrHistogram interval log and how often. */
 export interface HlogOptions {
@@ -48,12 +47,11 @@ export function openRunHlog(
 
 /**
  * Prints where the log went, beside the CSV and JSON lines of a run (on
- * stderr when stdout carries the JSON, `--json -`).
+ * stderr when stdout carries the JSON: `--json -`).
  */
 export function printSavedHlog(log: HlogRecording | undefined, jsonPath?: string): void {
-  if (!log) return;
-  const print = jsonPath === JSON_TO_STDOUT ? console.error : console.log;
-  print(`HdrHistogram log: ${log.path} (${log.intervalCount} intervals)`);
+  const print = jsonPath === "-" ? console.error : console.log;
+  if (log) print(`HdrHistogram log: ${log.path} (${log.intervalCount} intervals)`);
 }
 
 /**

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { HlogOptions } from "../hlog/options.ts";
 import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
 

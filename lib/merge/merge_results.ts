@@ -45,8 +45,7 @@ const PER_NODE_OPTIONS = new Set([
   "csvPath",
   "jsonPath",
   "reportPath",
-  "hlogPath",
-  "hlogIntervalMs",
+  "hlog",
   "progress",
   // Checked on its own (a "+10s" differs by node by nature): see startWarnings.
   "startAtEpochMs",

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { HlogOptions } from "../hlog/options.ts";
 import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 
 /** The services a responsiveness run talks to, and their ports. */
 export interface ResponsivenessPorts {
