@@ -176,6 +176,43 @@ Deno.test("merge of throughput runs: the aggregate per interval is the sum over 
   assert.deepEqual([...new Set(rows.map((r) => r.node))].sort(), nodes);
 });
 
+Deno.test("merge warns about a node whose clock is off, by the server's clock", async () => {
+  await using server = await startServe(["--time-port", "0"]);
+  const time = Number((await server.waitFor(/^time listening on 127\.0\.0\.1:(\d+)/))[1]);
+  await using dir = await tempDir();
+  const at = startAt(4000);
+  // Namespaces and processes of one machine share its clock: the test hook
+  // shifts one node's clock by 300 ms, as a host without NTP would be.
+  const offsets: Record<string, number> = { steady: 0, also: 0, skewed: 300 };
+  const runs = await Promise.all(
+    Object.entries(offsets).map(([id, offsetMs]) =>
+      runCli(
+        [
+          "latency",
+          `127.0.0.1:${server.port}`,
+          ...["-n", "100", "--start-at", at, "--node-id", id, "--time-port", String(time)],
+          ...["--json", join(dir.path, `${id}.json`), "--no-progress"],
+        ],
+        60_000,
+        { NETSPEED_CLOCK_OFFSET_MS: String(offsetMs) },
+      )
+    ),
+  );
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  const offsetOf = async (id: string) =>
+    JSON.parse(await Deno.readTextFile(join(dir.path, `${id}.json`))).clock.offsetMs;
+  const skewed = await offsetOf("skewed");
+  assert.ok(Math.abs(skewed - 300) < 20, `measured offset ${skewed} ms of the 300 injected`);
+  assert.ok(Math.abs(await offsetOf("steady")) < 20);
+
+  const merged = await runCli(["merge", dir.path, "-o", join(dir.path, "merged")]);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.match(merged.stdout, /Warning: Node skewed's clock is \d+\.\d ms ahead of the others'/);
+  assert.doesNotMatch(merged.stdout, /Node (steady|also)'s clock/);
+  // The skewed node trusted its clock: it began 300 ms early and did not know.
+  assert.doesNotMatch(merged.stdout, /Node skewed began measuring/);
+});
+
 Deno.test("merge refuses bad input with one line naming the file, and writes nothing", async () => {
   await using dir = await tempDir();
   const run = (kind: string, node: string) => ({

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import type { FleetOptions } from "../results/run_result.ts";
 import { sharedClockMs } from "../run_info.ts";
-import { parseDurationMs } from "../units.ts";
+import { parseDurationMs, parsePort } from "../units.ts";
 
 /** `--start-at` may be at most this far ahead: further is surely a typo (a wrong day or zone). */
 export const MAX_START_AHEAD_MS = 24 * 3600 * 1000;
@@ -19,6 +19,7 @@ export interface FleetFlags {
   json?: string;
   startAt?: string;
   nodeId?: string;
+  timePort?: string;
 }
 
 /** RFC 3339 date-time: a date, `T`, a time with optional fraction, and `Z` or an offset. */
@@ -74,10 +75,11 @@ export function parseFleetFlags(flags: FleetFlags, nowEpochMs = sharedClockMs())
     ...(flags.startAt === undefined
       ? {}
       : { startAtEpochMs: parseStartAt(flags.startAt, nowEpochMs) }),
+    ...(flags.timePort === undefined ? {} : { timePort: parsePort(flags.timePort, "--time-port") }),
   };
 }
 
-/** Adds `--start-at`, `--node-id` and the `--json` that takes `-` to a measuring command. */
+/** Adds `--start-at`, `--node-id`, `--time-port` and the `--json` that takes `-` to a measuring command. */
 export function addFleetFlags(command: Command): Command {
   return command
     .option("--json <file>", 'write the summary with options and versions ("-": stdout, one line)')
@@ -88,5 +90,9 @@ export function addFleetFlags(command: Command): Command {
     .option(
       "--node-id <name>",
       "name of this node in the JSON and after a merge (default: host name)",
+    )
+    .option(
+      "--time-port <port>",
+      "first ask serve --time-port on the target's host for its clock, so that merge can tell skewed nodes",
     );
 }

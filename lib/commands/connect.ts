@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { isIP } from "node:net";
@@ -66,6 +67,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     }
   }
   const address = await resolveOnce(options.target.host);
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
@@ -137,6 +140,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
@@ -56,6 +57,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   if (options.mode === "open-loop" || options.transport === "udp") {
     return await runOpenLoopLatency(options);
   }
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
@@ -121,6 +124,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {

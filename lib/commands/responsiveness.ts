@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { sleepUntil } from "../worker_group.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
@@ -51,6 +52,8 @@ export async function responsiveness(options: ResponsivenessOptions): Promise<Ex
 export async function runResponsiveness(
   options: ResponsivenessOptions,
 ): Promise<ResponsivenessResult> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const target = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -211,6 +214,7 @@ export async function runResponsiveness(
     );
   }
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
   printSummary(formatResponsivenessSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);

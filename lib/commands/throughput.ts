@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
@@ -62,6 +63,8 @@ export async function runThroughput(
   options: ThroughputOptions,
   sharedCsv?: CsvWriter,
 ): Promise<ThroughputResult> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const schedule = scheduleOf(options);
   const csv = sharedCsv ??
@@ -142,6 +145,7 @@ export async function runThroughput(
     csv: csv ? { path: csv.path, rows: csv.rowCount - rowsBefore } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveStreams === 0 && !interrupted && workerErrors.length === 0) {

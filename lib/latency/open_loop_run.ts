@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
@@ -44,6 +45,8 @@ const START_MARGIN_MS = 20;
 export async function runOpenLoopLatency(
   options: LatencyOptions,
 ): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const udp = options.transport === "udp";
@@ -133,6 +136,7 @@ export async function runOpenLoopLatency(
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {

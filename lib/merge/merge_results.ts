@@ -67,8 +67,10 @@ export interface MergedNode {
   startOffsetMs: number;
   /** Length of this node's measured window, s. */
   seconds: number;
-  /** This node's clock minus the server's, ms, when the run checked it; else null. */
+  /** This node's clock minus the server's, ms, when the run checked it (`--time-port`); else null. */
   clockOffsetMs: number | null;
+  /** ± bound of `clockOffsetMs` (half the round trip to the time service), ms. */
+  clockUncertaintyMs: number | null;
   /** Client CPU over the run as a share of its cores, when known. */
   cpuShare: number | null;
   /** Latency and connect: the node's own figures, µs. */
@@ -272,7 +274,7 @@ function mergedNode(input: MergeInput, id: string, originEpochMs: number): Merge
   const headline = headlineHistogram(r.kind);
   const encoded = headline ? r.histograms[headline] : undefined;
   const cpu = r.clientCpu as { shareOfCores?: unknown } | undefined;
-  const clock = r.clock as { offsetMs?: unknown } | undefined | null;
+  const clock = r.clock as { offsetMs?: unknown; uncertaintyMs?: unknown } | undefined | null;
   return {
     id,
     host: r.node.host,
@@ -285,6 +287,7 @@ function mergedNode(input: MergeInput, id: string, originEpochMs: number): Merge
     startOffsetMs: r.window.startEpochMs - originEpochMs,
     seconds: Math.max(0, (r.window.endEpochMs - r.window.startEpochMs) / 1000),
     clockOffsetMs: typeof clock?.offsetMs === "number" ? clock.offsetMs : null,
+    clockUncertaintyMs: typeof clock?.uncertaintyMs === "number" ? clock.uncertaintyMs : null,
     cpuShare: typeof cpu?.shareOfCores === "number" ? cpu.shareOfCores : null,
     stats: encoded === undefined ? null : latencyStats(decodeOrThrow(encoded, input.source, "rtt")),
     bitsPerSec: r.kind === "throughput" ? nodeBitsPerSec(r) : null,
@@ -349,7 +352,8 @@ function startWarnings(
     const median = sorted[Math.floor(sorted.length / 2)];
     for (const node of offsets) {
       const skew = node.clockOffsetMs! - median;
-      if (Math.abs(skew) > SKEW_WARNING_MS) {
+      // Within its own uncertainty, an offset proves nothing.
+      if (Math.abs(skew) > SKEW_WARNING_MS + (node.clockUncertaintyMs ?? 0)) {
         warnings.push(
           `Node ${node.id}'s clock is ${Math.abs(skew).toFixed(1)} ms ${
             skew > 0 ? "ahead of" : "behind"

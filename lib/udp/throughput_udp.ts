@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
 import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { startInstant } from "../worker_group.ts";
 import process from "node:process";
@@ -61,6 +62,8 @@ export async function throughputUdp(options: UdpThroughputOptions): Promise<Exit
 export async function runThroughputUdp(
   options: UdpThroughputOptions,
 ): Promise<{ summary: UdpThroughputSummary; exitCode: ExitCodeValue }> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const target: Deno.NetAddr = { transport: "udp", hostname: options.host, port: options.port };
   const schedule: SendSchedule = {
@@ -253,6 +256,7 @@ export async function runThroughputUdp(
     },
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
   printSummary(formatUdpThroughputSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
