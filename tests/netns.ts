@@ -68,7 +68,7 @@ export function inNamespace(
   ns: string,
   args: string[],
   stdout: "piped" | "null" = "piped",
-  { cwd = ROOT_DIR }: { cwd?: string } = {},
+  { cwd = ROOT_DIR, env = {} }: { cwd?: string; env?: Record<string, string> } = {},
 ): Deno.Command {
   return new Deno.Command("ip", {
     args: [
@@ -79,7 +79,7 @@ export function inNamespace(
     stdout,
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   });
 }
 

@@ -18,7 +18,9 @@ import { RunError, UsageError } from "../errors.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import { detectCsvLayout } from "../report/csv_kind.ts";
 import { readCsvFile } from "../report/csv_stream.ts";
+import { readHlog } from "../hlog/reader.ts";
 import {
+  type MeasuredWindow,
   type OutcomeCounts,
   RESULT_FORMAT,
   RESULT_KINDS,
@@ -46,7 +48,10 @@ export interface LoadedResult {
   csvPath: string | null;
   /** The run's interval log, when found. */
   hlogPath: string | null;
-  /** True when the result was rebuilt from a CSV alone (no JSON): no wall-clock times. */
+  /**
+   * True when the result was rebuilt from a CSV alone (no JSON): no
+   * wall-clock times, no options.
+   */
   fromCsvOnly: boolean;
 }
 
@@ -156,9 +161,7 @@ async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
+    const reason = error instanceof Deno.errors.NotFound ? "no such file" : (error as Error).message;
     const what = /\.csv$/i.test(path) ? "CSV file" : "result";
     throw new UsageError(`Cannot read ${what} "${path}": ${reason}`);
   }
@@ -188,11 +191,7 @@ async function loadDirectory(directory: string): Promise<LoadedResult[]> {
 }
 
 async function loadFile(path: string, type: InputType): Promise<LoadedResult[]> {
-  if (type === "hlog") {
-    throw new UsageError(
-      `Cannot read "${path}": interval logs (.hlog) are read through their run's JSON summary`,
-    );
-  }
+  if (type === "hlog") return [await resultFromHlog(path)];
   if (type === "csv") {
     const beside = path.replace(/\.csv$/i, ".json");
     const text = await readTextOrNull(beside);
@@ -329,9 +328,7 @@ function upgraded(value: Record<string, unknown>, kind: ResultKind): AnyRunResul
       failed,
       byOutcome: errors,
     },
-    histograms: histogram === undefined
-      ? {}
-      : { [kind === "connect" ? "connect" : "rtt"]: histogram },
+    histograms: histogram === undefined ? {} : { [kind === "connect" ? "connect" : "rtt"]: histogram },
     files: {
       csv,
       hlog: null,
@@ -339,6 +336,41 @@ function upgraded(value: Record<string, unknown>, kind: ResultKind): AnyRunResul
     },
     warnings: Array.isArray(value.warnings) ? value.warnings.map(String) : [],
   } as AnyRunResult;
+}
+
+/**
+ * Rebuilds a latency or connect result from its HdrHistogram interval log
+ * alone (`--hlog`, no JSON): counts and histogram are the sum of its
+ * intervals, the window their span on the wall clock; the node and kind
+ * come from the first tag (`node-a/latency`). A truncated or malformed log
+ * fails with the reader's message, which names the file and the line.
+ */
+export async function resultFromHlog(path: string): Promise<LoadedResult> {
+  const log = await readHlog(path);
+  const tag = log.intervals.find((i) => i.tag !== null)?.tag ?? null;
+  const [node, series] = tag === null ? [basename(path).replace(/\.hlog$/i, ""), ""] : [
+    tag.slice(0, Math.max(0, tag.indexOf("/"))) || tag,
+    tag.slice(tag.indexOf("/") + 1),
+  ];
+  if (series !== "latency" && series !== "connect") {
+    throw new BadResultError(
+      `Cannot use result "${path}": an interval log${
+        series ? ` of "${series}"` : " without tags"
+      } needs its JSON summary to be merged (only latency and connect logs stand alone)`,
+    );
+  }
+  const kind: ResultKind = series;
+  const histogram = createHistogram();
+  for (const interval of log.intervals) histogram.add(interval.histogram);
+  const start = Math.min(...log.intervals.map((i) => i.startEpochMs));
+  const end = Math.max(...log.intervals.map((i) => i.endEpochMs));
+  const encoded = encodeHistogram(histogram);
+  const loaded = partialResult(path, kind, node, { ok: histogram.totalCount, failed: 0, byOutcome: {} }, encoded, {
+    originEpochMs: start,
+    startEpochMs: start,
+    endEpochMs: end,
+  }, `Rebuilt from the interval log "${path}" alone: no options, versions or failed attempts`);
+  return { ...loaded, csvPath: null, hlogPath: path, fromCsvOnly: false };
 }
 
 /**
@@ -387,12 +419,37 @@ export async function resultFromCsv(path: string): Promise<LoadedResult> {
   const k = kind!;
   const counts: OutcomeCounts = { ok: histogram.totalCount, failed, byOutcome };
   const id = node ?? basename(path).replace(/\.csv$/i, "");
+  const loaded = partialResult(
+    path,
+    k,
+    id,
+    counts,
+    encodeHistogram(histogram),
+    { originEpochMs: 0, startEpochMs: 0, endEpochMs: lastUs / 1000 },
+    `Rebuilt from the CSV "${path}" alone: no options, versions or wall-clock times`,
+  );
+  loaded.result.csv = { path, rows: counts.ok + failed };
+  loaded.result.files.csv = path;
+  return { ...loaded, csvPath: path, fromCsvOnly: true };
+}
+
+/** A result rebuilt from a CSV or interval log alone: what it holds, and a warning for the rest. */
+function partialResult(
+  path: string,
+  kind: ResultKind,
+  nodeId: string,
+  counts: OutcomeCounts,
+  histogram: string,
+  window: MeasuredWindow,
+  warning: string,
+): LoadedResult {
+  const name = kind === "connect" ? "connect" : "rtt";
   const result: RunResult = {
-    command: k,
-    kind: k,
+    command: kind,
+    kind,
     mode: "unknown",
     resultFormat: RESULT_FORMAT,
-    node: { id, host: "" },
+    node: { id: nodeId, host: "" },
     run: {
       tool: "netspeed",
       version: "",
@@ -402,34 +459,32 @@ export async function resultFromCsv(path: string): Promise<LoadedResult> {
       os: "",
       arch: "",
       runId: "",
-      startedAt: new Date(0).toISOString(),
-      startEpochMs: 0,
+      startedAt: new Date(window.originEpochMs).toISOString(),
+      startEpochMs: window.originEpochMs,
       hostname: "",
     },
     options: {},
     start: { askedAt: null, askedEpochMs: null, lateMs: 0 },
-    window: { originEpochMs: 0, startEpochMs: 0, endEpochMs: lastUs / 1000 },
+    window,
     interrupted: false,
     counts,
-    histograms: { [k === "connect" ? "connect" : "rtt"]: encodeHistogram(histogram) },
-    files: { csv: path, hlog: null, json: null },
-    warnings: [
-      `Rebuilt from the CSV "${path}" alone: no options, versions or wall-clock times`,
-    ],
+    histograms: { [name]: histogram },
+    files: { csv: null, hlog: null, json: null },
+    warnings: [warning],
   };
   return {
     source: path,
     result: {
       ...result,
       done: counts.ok,
-      failed,
-      errors: byOutcome,
-      histogram: result.histograms[k === "connect" ? "connect" : "rtt"],
-      csv: { path, rows: counts.ok + failed },
+      failed: counts.failed,
+      errors: counts.byOutcome,
+      histogram,
+      csv: null,
     } as AnyRunResult,
-    csvPath: path,
+    csvPath: null,
     hlogPath: null,
-    fromCsvOnly: true,
+    fromCsvOnly: false,
   };
 }
 

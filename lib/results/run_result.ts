@@ -16,6 +16,7 @@
  * @module
  */
 import type { RunInfo } from "../run_info.ts";
+import type { ClockCheck } from "../clock/clock_check.ts";
 
 /** Every kind of measuring run, as `command` and `kind` name it. */
 export const RESULT_KINDS = ["latency", "connect", "throughput", "responsiveness"] as const;
@@ -115,6 +116,11 @@ export interface RunResult<K extends ResultKind = ResultKind, O = Record<string,
    */
   histograms: Record<string, string>;
   files: ResultFiles;
+  /**
+   * `--time-port`: this node's clock against the server's, so that a merge
+   * can tell skewed nodes; null (or absent) when not checked.
+   */
+  clock?: ClockCheck | null;
   /** Figures that should not be trusted, in words. */
   warnings: string[];
 }
@@ -127,6 +133,8 @@ export interface FleetOptions {
   nodeId?: string;
   /** `--start-at`: begin measuring at this wall-clock instant, ms since the Unix epoch. */
   startAtEpochMs?: number;
+  /** `--time-port`: ask `serve --time-port` on the target's host for its clock first. */
+  timePort?: number;
 }
 
 /** What measuring saw of its own start: the shape `measure()` returns. */
@@ -183,9 +191,7 @@ export interface RunResultInput<K extends ResultKind, O> {
 }
 
 /** Builds the part of a summary every kind shares. */
-export function buildRunResult<K extends ResultKind, O>(
-  input: RunResultInput<K, O>,
-): RunResult<K, O> {
+export function buildRunResult<K extends ResultKind, O>(input: RunResultInput<K, O>): RunResult<K, O> {
   const start = startTiming(input.timing);
   const late = lateStartWarning(start.lateMs);
   return {
