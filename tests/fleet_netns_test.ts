@@ -30,6 +30,12 @@ import { type Fleet, inNamespace, makeFleet, type TbfLimit, whyNoFleet } from ".
 const LIMIT: TbfLimit = { rate: "2mbit", burst: "8kb", latency: "50ms" };
 const CLIENTS = 4;
 const SHAPED = 2;
+/**
+ * The namespaces share one clock, so one client plays a node whose clock
+ * runs this far ahead (netspeed's test hook NETSPEED_CLOCK_OFFSET_MS).
+ */
+const SKEWED = 1;
+const SKEW_MS = 40;
 /** HdrHistogram's 3 significant digits, and the top of a bucket: 0.1% plus a little. */
 const HDR_PRECISION = 0.002;
 
@@ -64,6 +70,7 @@ async function runJob(
   jobName: string,
   values: Record<string, string>,
   root: string,
+  processEnv: (index: number) => Record<string, string> = () => ({}),
 ): Promise<Pod[]> {
   const job = manifests.find((m) => m.kind === "Job" && m.name === jobName)!;
   const configMap = manifests.find((m) => m.kind === "ConfigMap")!;
@@ -80,7 +87,10 @@ async function runJob(
     assert.equal(argv[0], "netspeed");
     const dir = join(root, name);
     await Deno.mkdir(dir);
-    const out = await inNamespace(client.ns, argv.slice(1), "piped", { cwd: dir }).output();
+    const out = await inNamespace(client.ns, argv.slice(1), "piped", {
+      cwd: dir,
+      env: processEnv(index),
+    }).output();
     const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
     return {
       index,
@@ -137,23 +147,34 @@ Deno.test({
     await using fleet = made;
     await using dir = await tempDir();
     const manifests = await loadManifests(join(ROOT_DIR, "deploy/kubernetes/clients.yaml"));
+    const [deployment] = (await loadManifests(join(ROOT_DIR, "deploy/kubernetes/server.yaml")))
+      .filter((m) => m.kind === "Deployment");
 
-    // The server, as the Deployment runs it (its pod's address instead of 0.0.0.0).
-    const server = inNamespace(fleet.server.ns, ["serve", "--host", fleet.server.address])
-      .spawn();
+    // The server, with the Deployment's command line (in its own namespace, 0.0.0.0 is its veth).
+    const [serve] = containerCommands(deployment);
+    assert.equal(serve.argv[0], "netspeed");
+    const server = inNamespace(fleet.server.ns, serve.argv.slice(1)).spawn();
     try {
       const ready = await server.stdout.pipeThrough(new TextDecoderStream()).getReader().read();
-      assert.match(ready.value ?? "", /listening on 10\.77\.0\.1:/);
+      assert.match(ready.value ?? "", /listening on 0\.0\.0\.0:/);
       // Warm the module cache, so that four processes starting at once are ready in 2 s.
       await inNamespace(fleet.clients[0].ns, ["--version"]).output();
 
       // Latency: the Job netspeed-latency, one --start-at 2 s ahead for all.
       const latencyAt = instantFromNow(2000);
-      const pods = await runJob(fleet, manifests, "netspeed-latency", {
-        SERVER: fleet.server.address,
-        DURATION: "3s",
-        LATENCY_START_AT: latencyAt,
-      }, join(dir.path));
+      const pods = await runJob(
+        fleet,
+        manifests,
+        "netspeed-latency",
+        {
+          SERVER: fleet.server.address,
+          DURATION: "3s",
+          LATENCY_START_AT: latencyAt,
+        },
+        join(dir.path),
+        (index): Record<string, string> =>
+          index === SKEWED ? { NETSPEED_CLOCK_OFFSET_MS: String(SKEW_MS) } : {},
+      );
       for (const pod of pods) assert.equal(pod.code, 0, `${pod.name}: ${pod.stderr}`);
       const summaries = pods.map((p) => JSON.parse(p.stdout.trim()));
       const ids = pods.map((p) => p.nodeId);
@@ -185,7 +206,11 @@ Deno.test({
         assert.equal(s.start.askedEpochMs, Date.parse(latencyAt));
         const firstMs = s.window.originEpochMs +
           Math.min(...rows.map((r) => Number(r.start_us))) / 1000;
-        const after = firstMs - Date.parse(latencyAt);
+        // The clock hook shifts the main thread's clock only: the skewed node waited for
+        // --start-at on its fast clock, so it began SKEW_MS early in true time, which is
+        // what its Workers stamp its rows with (a real node's threads share one clock).
+        const expected = pod.index === SKEWED ? -SKEW_MS : 0;
+        const after = firstMs - Date.parse(latencyAt) - expected;
         assert.ok(after >= -1 && after <= 50, `${pod.name}: first sample ${after} ms after`);
 
         // Its interval log holds the same round trips, from --start-at on.
@@ -213,6 +238,19 @@ Deno.test({
       for (const id of ids.filter((id) => id !== shapedId)) {
         assert.ok(p50(shapedId) > 10 * p50(id), `p50 ${p50(shapedId)} vs ${id}'s ${p50(id)}`);
       }
+
+      // The skewed node: its offset from the server's clock, and the warning.
+      for (const [n, s] of summaries.entries()) {
+        assert.ok(s.clock, `${ids[n]} has no clock check`);
+        const expected = n === SKEWED ? SKEW_MS : 0;
+        assert.ok(Math.abs(s.clock.offsetMs - expected) < 5, `${ids[n]}: ${s.clock.offsetMs} ms`);
+      }
+      const skewWarnings = merged.stdout.split("\n").filter((l) => /clock is .* ms ahead/.test(l));
+      assert.equal(skewWarnings.length, 1, merged.stdout);
+      assert.match(
+        skewWarnings[0],
+        new RegExp(`Node ${ids[SKEWED].replace(/\./g, "\\.")}'s clock`),
+      );
 
       // Throughput: the Job netspeed-throughput, its own start instant.
       const throughputAt = instantFromNow(2000);
