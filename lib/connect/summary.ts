@@ -21,13 +21,7 @@ import {
   thinPercentilesWarning,
 } from "../summary_parts.ts";
 import type { ConnectOptions } from "./options.ts";
-import {
-  buildRunResult,
-  outcomeCounts,
-  type RunResult,
-  type TallyTiming,
-  timingOf,
-} from "../results/run_result.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 
 /** Per-worker figures. */
 export interface ConnectWorkerSummary {
@@ -107,18 +101,14 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
   const histogram = encodeHistogram(t.merged);
   const measures = t.options.tls ? "tls" : "tcp";
   return {
-    ...buildRunResult({
+    ...resultOfTally(t, {
       kind: "connect",
       mode: measures,
-      run: t.run,
-      nodeId: t.options.nodeId,
       options: { ...rest, target: formatHostPort(target) },
-      timing: timingOf(t.timing, t.run, t.measuredSeconds),
-      originEpochMs: t.originEpochMs,
-      interrupted: t.interrupted,
-      counts: outcomeCounts(stats.count, t.errors),
+      measuredSeconds: t.measuredSeconds,
+      ok: stats.count,
+      errors: t.errors,
       histograms: { connect: histogram },
-      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: formatHostPort(target),

@@ -8,13 +8,7 @@
  */
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import type { RunInfo } from "../run_info.ts";
-import {
-  buildRunResult,
-  outcomeCounts,
-  type RunResult,
-  type TallyTiming,
-  timingOf,
-} from "../results/run_result.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { formatCount, formatTable } from "../table.ts";
 import {
   ALL_STAT_COLUMNS,
@@ -134,18 +128,14 @@ export function summarizeRoundTrips(
   const { target, ...rest } = t.options;
   const histogram = encodeHistogram(t.merged);
   return {
-    ...buildRunResult({
+    ...resultOfTally(t, {
       kind: "latency",
       mode,
-      run: t.run,
-      nodeId: t.options.nodeId,
       options: { ...rest, target: formatHostPort(target) },
-      timing: timingOf(t.timing, t.run, t.measuredSeconds),
-      originEpochMs: t.originEpochMs,
-      interrupted: t.interrupted,
-      counts: outcomeCounts(rtt.count, t.errors),
+      measuredSeconds: t.measuredSeconds,
+      ok: rtt.count,
+      errors: t.errors,
       histograms: { rtt: histogram },
-      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: formatHostPort(target),

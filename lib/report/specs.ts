@@ -74,6 +74,17 @@ export const BASE_CONFIG = {
 
 const US_FORMAT = ",.4~r";
 
+/** A value axis on a log scale, in µs, titled for the measure. */
+function logValueAxis(field: string, measure: Measure) {
+  return {
+    field,
+    type: "quantitative",
+    scale: { type: "log" },
+    title: valueAxisTitle(measure),
+    axis: { format: "~s" },
+  } as const;
+}
+
 function valueAxisTitle(measure: Measure): string {
   return `${measure.value} (µs, log scale)`;
 }
@@ -225,13 +236,7 @@ export function spectrumSpec(runs: readonly ChartRun[], measure: Measure): TopLe
           title: "Percentile (1/(1−p) log scale)",
         },
       },
-      y: {
-        field: "v",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: valueAxisTitle(measure),
-        axis: { format: "~s" },
-      },
+      y: logValueAxis("v", measure),
       color: colorEncoding(labels),
       tooltip: [
         { field: "run", type: "nominal", title: "Run" },
@@ -306,13 +311,7 @@ export function overTimeSpec(run: ChartRun, measure: Measure): TopLevelSpec {
             title: "Time since start (s)",
             scale: { domain: [0, sig(Math.max(0.001, d.lastEndS), 4)], nice: false },
           },
-          y: {
-            field: "v",
-            type: "quantitative",
-            scale: { type: "log" },
-            title: valueAxisTitle(measure),
-            axis: { format: "~s" },
-          },
+          y: logValueAxis("v", measure),
           tooltip: pointTooltip,
         },
       },
@@ -376,13 +375,7 @@ export function runsOverTimeSpec(runs: readonly ChartRun[], measure: Measure): T
         title: "Time since start (s)",
         scale: { domain: [0, sig(end, 4)], nice: false },
       },
-      y: {
-        field: "v",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: valueAxisTitle(measure),
-        axis: { format: "~s" },
-      },
+      y: logValueAxis("v", measure),
       color: colorEncoding(labels),
       strokeDash: {
         field: "stat",
@@ -492,13 +485,7 @@ export function groupsSpec(
           {
             mark: { type: "rule", strokeWidth: 1 },
             encoding: {
-              y: {
-                field: "min",
-                type: "quantitative",
-                scale: { type: "log" },
-                title: valueAxisTitle(measure),
-                axis: { format: "~s" },
-              },
+              y: logValueAxis("min", measure),
               y2: { field: "p99" },
               color,
               tooltip,
