@@ -163,6 +163,15 @@ export function mergeResults(inputs: readonly MergeInput[], run: RunInfo): Merge
   const failed = inputs.reduce((a, i) => a + i.result.counts.failed, 0);
 
   const nodes = inputs.map((input, n) => mergedNode(input, ids[n], originEpochMs));
+  const seenRuns = new Map<string, string>();
+  for (const node of nodes) {
+    const first = node.runId === "" ? undefined : seenRuns.get(node.runId);
+    if (first !== undefined) {
+      warnings.push(
+        `Node ${node.id} is the same run as node ${first} (run id ${node.runId}): its samples are counted twice`,
+      );
+    } else if (node.runId !== "") seenRuns.set(node.runId, node.id);
+  }
   warnings.push(...startWarnings(inputs, ids, nodes));
   warnings.push(...optionWarnings(inputs, ids));
   for (const node of nodes) {
