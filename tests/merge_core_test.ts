@@ -104,7 +104,7 @@ Deno.test("mergeResults() says when one run is given twice", () => {
   const m = mergeResults([a, a], newRunInfo());
   assert.deepEqual(m.merge.nodes.map((n) => n.id), ["a", "a#2"]);
   assert.ok(
-    m.warnings.some((w) => /^Node a#2 is the same run as node a/.test(w)),
+    m.warnings.some((w) => /^Node a#2 holds the same run as node a/.test(w)),
     m.warnings.join(),
   );
 });
