@@ -21,6 +21,17 @@ export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/** A failure a socket reported to the FFI engine, already named as CSV files name it. */
+export class SocketError extends Error {
+  override name = "SocketError";
+  /** The kind of failure. */
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
 /** Opens a TCP connection with TCP_NODELAY, giving up after `timeoutMs`. */
 export async function connectTcp(
   host: string,
@@ -57,6 +68,7 @@ export async function readExactly(conn: Deno.Conn, buffer: Uint8Array): Promise<
 /** Names the failure as CSV files and summaries count it. */
 export function classifyError(error: unknown): ErrorKind {
   if (error instanceof TimeoutError) return "timeout";
+  if (error instanceof SocketError) return error.kind;
   if (error instanceof MismatchError) return "mismatch";
   if (error instanceof PeerClosedError) return "closed";
   if (error instanceof Deno.errors.ConnectionRefused) return "refused";

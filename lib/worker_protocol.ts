@@ -12,6 +12,7 @@ import type {
   TcpServicesOptions,
 } from "./server/tcp_services.ts";
 import type { IntervalSchedule } from "./throughput/schedule.ts";
+import type { EngineName } from "./engine/socket_engine.ts";
 
 /** Why an attempt failed; "" means it succeeded. The index is the wire code. */
 export const ERROR_KINDS = [
@@ -53,6 +54,8 @@ export interface LatencyJob {
   verify: boolean;
   /** Origin of `start_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** How the Worker drives its sockets (the FFI engines want `host` as an IP address). */
+  engine: EngineName;
 }
 
 /** Samples of one worker, column by column; `length` entries are valid. */
@@ -186,6 +189,8 @@ export interface ConnectJob {
   tls: { caCerts: string[] } | null;
   /** Origin of `start_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** How the Worker opens its connections ("deno" for TLS). */
+  engine: EngineName;
 }
 
 /** Connection attempts of one worker, column by column; `length` entries are valid. */

@@ -90,5 +90,6 @@ export const NETSPEED = [
   "--allow-write",
   "--allow-sys",
   "--allow-env",
+  "--allow-ffi",
   new URL("../main.ts", import.meta.url).pathname,
 ];

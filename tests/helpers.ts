@@ -21,6 +21,7 @@ export const RUN_FLAGS = [
   "--allow-write",
   "--allow-sys",
   "--allow-env",
+  "--allow-ffi",
 ];
 
 /** Output of a finished CLI run. */

@@ -5,6 +5,7 @@
  */
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { ENGINE_HELP, parseEngineFlags } from "./engine.ts";
 import { connect } from "../commands/connect.ts";
 import { type ConnectOptions, DEFAULT_CONNECT_OPTIONS } from "../connect/options.ts";
 import { parseDurationMs, parseHostPort, parseInteger } from "../units.ts";
@@ -20,6 +21,7 @@ export interface ConnectFlags {
   csv?: string;
   json?: string;
   progress: boolean;
+  engine?: string;
 }
 
 /** Pure: validates the target and raw flags into options. */
@@ -30,6 +32,10 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
   }
   if (flags.ca !== undefined && !flags.tls) {
     throw new UsageError(`Option --ca "${flags.ca}" needs --tls`);
+  }
+  const engine = parseEngineFlags(flags.engine, false);
+  if (flags.tls && engine !== "deno") {
+    throw new UsageError(`Option --tls needs the default engine, not --engine "${engine}"`);
   }
   const durationMs = flags.duration === undefined
     ? undefined
@@ -49,6 +55,7 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     csvPath: flags.csv,
     jsonPath: flags.json,
     progress: flags.progress ? "auto" : "never",
+    engine,
   };
 }
 
@@ -75,6 +82,7 @@ export const registerConnect: Register = (program, select) => {
       "--ca <file>",
       "PEM certificate to trust, e.g. the server's self-signed one (with --tls)",
     )
+    .option("--engine <name>", ENGINE_HELP)
     .option("--csv <file>", "write one row per attempt, during the run")
     .option("--json <file>", "write the summary with options and versions")
     .option("--no-progress", "never draw the progress bar")

@@ -5,6 +5,7 @@
  */
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { ENGINE_HELP, parseEngineFlags } from "./engine.ts";
 import { latency } from "../commands/latency.ts";
 import { DEFAULT_LATENCY_OPTIONS, type LatencyOptions } from "../latency/options.ts";
 import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
@@ -39,6 +40,9 @@ export interface LatencyFlags {
   json?: string;
   report?: string;
   progress: boolean;
+  engine?: string;
+  busyPoll?: boolean;
+  calibrate?: boolean;
 }
 
 /** Pure: validates the target and raw flags into options. */
@@ -58,6 +62,14 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     : undefined;
   const mode = ratePerSec === undefined ? "closed-loop" : "open-loop";
   const sizeBytes = parseSizeBytes(flags.size, "--size", 1);
+  const engine = parseEngineFlags(flags.engine, flags.busyPoll);
+  if (udp && engine !== "deno") {
+    throw new UsageError(
+      `Option ${
+        engine === "busy-poll" ? "--busy-poll" : `--engine "${engine}"`
+      } drives TCP connections: it cannot be used with --udp`,
+    );
+  }
   if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {
     throw new UsageError(
       `Invalid --size "${flags.size}": open-loop messages carry a ${FRAME_HEADER_BYTES}-byte header (sequence number and send time), so they need at least ${FRAME_HEADER_BYTES} bytes`,
@@ -92,6 +104,8 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     jsonPath: flags.json,
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
+    engine,
+    calibrate: flags.calibrate === true,
   };
 }
 
@@ -136,6 +150,15 @@ export const registerLatency: Register = (program, select) => {
     .option(
       "--udp",
       `send datagrams to a UDP echo (always open loop; --rate defaults to ${DEFAULT_UDP_RATE_PER_SEC}/s)`,
+    )
+    .option("--engine <name>", ENGINE_HELP)
+    .option(
+      "--busy-poll",
+      "FFI engine reading in a spin, so no thread wake-up is measured (uses a full core per Worker)",
+    )
+    .option(
+      "--calibrate",
+      "first measure this client's own round trip against an in-process echo on loopback (its floor)",
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")

@@ -18,6 +18,8 @@ import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
+import { resolveOnce } from "./connect.ts";
+import { needsAddress } from "../engine/socket_engine.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../latency/options.ts";
 import { formatLatencySummary, type LatencySummary, summarizeLatency } from "../latency/summary.ts";
 
@@ -54,7 +56,9 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
-  const jobs = planWorkers(options, runStartEpochMs);
+  const engine = options.engine ?? "deno";
+  const address = needsAddress(engine) ? await resolveOnce(options.target.host) : undefined;
+  const jobs = planWorkers(options, runStartEpochMs, address);
   const planned = plannedRoundTrips(options);
 
   const errors = zeroErrorCounts();

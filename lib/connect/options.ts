@@ -6,6 +6,7 @@
  */
 import type { HostPort } from "../units.ts";
 import type { ConnectJob } from "../worker_protocol.ts";
+import type { EngineName } from "../engine/socket_engine.ts";
 
 /** What `netspeed connect` measures and where it writes. */
 export interface ConnectOptions {
@@ -28,6 +29,8 @@ export interface ConnectOptions {
   jsonPath?: string;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
+  /** How Workers open connections: "deno" (portable) or "ffi" (libc through FFI, Linux). @default {"deno"} */
+  engine?: EngineName;
 }
 
 /** Defaults of `netspeed connect`. */
@@ -71,5 +74,6 @@ export function planConnectWorkers(
     timeoutMs: options.timeoutMs,
     tls: options.tls ? { caCerts } : null,
     runStartEpochMs,
+    engine: options.engine ?? "deno",
   }));
 }

@@ -13,6 +13,7 @@
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
+import { openAndCloseFfi } from "../engine/ffi_socket.ts";
 import {
   type ConnectJob,
   errorCode,
@@ -53,6 +54,11 @@ function cancel(attempt: typeof inFlight): void {
  * connect.
  */
 async function openOnce(job: ConnectJob, attempt: NonNullable<typeof inFlight>): Promise<void> {
+  if (job.engine !== "deno") {
+    // Blocking libc calls on this thread: socket, connect (poll while in progress), close.
+    await openAndCloseFfi(job.host, job.port, job.timeoutMs, () => lifecycle.stopping);
+    return;
+  }
   const conn = await Deno.connect({
     hostname: job.host,
     port: job.port,

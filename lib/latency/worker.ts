@@ -4,6 +4,10 @@
  * repeat), records every attempt into transferable batches and keeps an HDR
  * histogram the main thread merges.
  *
+ * The engine (`job.engine`) only opens connections and moves each round
+ * trip's bytes; this loop, the records and the time limits are the same
+ * for all of them.
+ *
  * Started by `lib/commands/latency.ts` from its module URL, so
  * `deno compile --include lib/latency/worker.ts` can embed it.
  *
@@ -11,14 +15,9 @@
  */
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
-import {
-  classifyError,
-  connectTcp,
-  MismatchError,
-  readExactly,
-  TimeoutError,
-  writeAll,
-} from "../net_io.ts";
+import { classifyError, MismatchError } from "../net_io.ts";
+import { engineNamed } from "../engine/engines.ts";
+import type { SocketEngine, StreamConn } from "../engine/socket_engine.ts";
 import { sharedClockMs } from "../run_info.ts";
 import {
   errorCode,
@@ -40,7 +39,7 @@ function post(message: FromLatencyWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-const liveConns = new Set<Deno.TcpConn>();
+const liveConns = new Set<StreamConn>();
 const lifecycle = answerLifecycle<LatencyJob, GoMessage>(run, () => {
   // A round trip waiting on a silent peer would hold the stop; close it.
   for (const conn of liveConns) close(conn);
@@ -60,7 +59,15 @@ function makePayloads(sizeBytes: number): Uint8Array[] {
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  if (a.length !== b.length) return false;
+  // Four bytes at a time where both are whole buffers (they are: made here).
+  const words = a.byteOffset === 0 && b.byteOffset === 0 ? a.length >> 2 : 0;
+  if (words > 0) {
+    const wa = new Uint32Array(a.buffer, 0, words);
+    const wb = new Uint32Array(b.buffer, 0, words);
+    for (let i = 0; i < words; i++) if (wa[i] !== wb[i]) return false;
+  }
+  for (let i = words << 2; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -86,15 +93,16 @@ async function run(job: LatencyJob): Promise<void> {
   };
 
   // Phase 1: connect and warm up every connection, then wait for the go.
-  const ready = await Promise.all(job.connectionIds.map((id) => prepare(job, id, record)));
+  const engine = engineNamed(job.engine);
+  const ready = await Promise.all(
+    job.connectionIds.map((id) => prepare(job, engine, id, record)),
+  );
   const live = ready.filter((c): c is Prepared => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
   const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
 
   // Phase 2: measure.
-  const stopWatchdog = watchdog(job, live);
   await Promise.all(live.map((c) => measure(job, c, deadlineEpochMs, histogram, record)));
-  stopWatchdog();
   clearInterval(flushTimer);
   flush();
   post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
@@ -102,12 +110,9 @@ async function run(job: LatencyJob): Promise<void> {
 
 interface Prepared {
   id: number;
-  conn: Deno.TcpConn;
+  conn: StreamConn;
   payloads: Uint8Array[];
   received: Uint8Array;
-  /** performance.now() at the start of the round trip in flight, or -1. */
-  roundTripStartMs: number;
-  timedOut: boolean;
 }
 
 type Recorder = (
@@ -121,13 +126,14 @@ type Recorder = (
 
 async function prepare(
   job: LatencyJob,
+  engine: SocketEngine,
   id: number,
   record: Recorder,
 ): Promise<Prepared | undefined> {
   const startMs = sharedClockMs();
-  let conn: Deno.TcpConn;
+  let conn: StreamConn;
   try {
-    conn = await connectTcp(job.host, job.port, job.timeoutMs);
+    conn = await engine.connect(job.host, job.port, job.timeoutMs, () => lifecycle.stopping);
   } catch (error) {
     record(id, 0, startMs, NaN, 0, errorCode(classifyError(error)));
     return undefined;
@@ -138,10 +144,7 @@ async function prepare(
     conn,
     payloads: makePayloads(job.sizeBytes),
     received: new Uint8Array(job.sizeBytes),
-    roundTripStartMs: -1,
-    timedOut: false,
   };
-  const stopWatchdog = watchdog(job, [prepared]);
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
@@ -152,49 +155,25 @@ async function prepare(
     }
     close(conn);
     return undefined;
-  } finally {
-    stopWatchdog();
   }
   return prepared;
 }
 
 /**
- * One round trip. Its time limit is kept by {@linkcode watchdog}, not by a
- * timer per round trip, which would cost more than the loopback round trip
- * we are measuring is long.
+ * One round trip, its echo verified; the engine keeps its time limit.
+ * Returns a promise only when the engine had to wait on the event loop,
+ * so a blocking engine's round trip costs no promise.
  */
-async function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): Promise<void> {
-  c.roundTripStartMs = performance.now();
-  try {
-    await writeAll(c.conn, payload);
-    await readExactly(c.conn, c.received);
-  } catch (error) {
-    if (c.timedOut) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
-    throw error;
-  } finally {
-    c.roundTripStartMs = -1;
-  }
+function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): void | Promise<void> {
+  const pending = c.conn.roundTrip(payload, c.received, job.timeoutMs);
+  if (pending) return pending.then(() => verify(job, c, payload));
+  verify(job, c, payload);
+}
+
+function verify(job: LatencyJob, c: Prepared, payload: Uint8Array): void {
   if (job.verify && !equalBytes(payload, c.received)) {
     throw new MismatchError("echo differs from the payload");
   }
-}
-
-/**
- * Closes connections whose round trip has run past the time limit, which
- * makes their pending read fail; checked ten times per limit, so a timeout
- * fires between 1 and 1.1 times `timeoutMs` after the round trip began.
- */
-function watchdog(job: LatencyJob, connections: Prepared[]): () => void {
-  const timer = setInterval(() => {
-    const now = performance.now();
-    for (const c of connections) {
-      if (c.roundTripStartMs >= 0 && now - c.roundTripStartMs > job.timeoutMs) {
-        c.timedOut = true;
-        close(c.conn);
-      }
-    }
-  }, Math.max(1, job.timeoutMs / 10));
-  return () => clearInterval(timer);
 }
 
 async function measure(
@@ -215,7 +194,8 @@ async function measure(
       const t0 = performance.now();
       if (t0 >= deadlinePerf) break;
       try {
-        await roundTrip(job, c, pool[seq % pool.length]);
+        const pending = roundTrip(job, c, pool[seq % pool.length]);
+        if (pending) await pending;
       } catch (error) {
         // A round trip cut short by Ctrl-C is neither a success nor a failure.
         if (!lifecycle.stopping) {
@@ -232,9 +212,7 @@ async function measure(
   }
 }
 
-function close(conn: Deno.TcpConn): void {
+function close(conn: StreamConn): void {
   liveConns.delete(conn);
-  try {
-    conn.close();
-  } catch { /* already closed */ }
+  conn.close();
 }

@@ -1,0 +1,339 @@
+/**
+ * The FFI socket engine (Linux): a TCP connection driven with libc's
+ * `socket`/`connect`/`send`/`recv`/`poll` through `Deno.dlopen`, blocking
+ * calls on the calling Worker's own thread, so a round trip costs two
+ * system calls and no trip through the runtime's event loop.
+ *
+ * What keeps it honest and stoppable:
+ * - No call blocks for long: sockets carry SO_RCVTIMEO/SO_SNDTIMEO of one
+ *   {@linkcode FfiConn.sliceMs} (a tenth of the time limit, at most 50 ms),
+ *   and a connect waits in `poll` for the same slice. When a slice runs out
+ *   the round trip yields to the event loop, so "stop" messages, flush
+ *   timers and `close()` get their turn; the time limit is checked there,
+ *   so a timeout fires between 1 and 1.1 times the limit, as with the
+ *   default engine's watchdog.
+ * - A busy round trip loop also yields every {@linkcode YIELD_EVERY_MS}.
+ * - errno read from JavaScript is not reliable (the runtime may overwrite
+ *   it between the failed call and the read), so failures are told from
+ *   what the socket says: `poll` revents, `getsockopt(SO_ERROR)` and a
+ *   0-byte read. errno is used only as a hint for a connect that failed at
+ *   once, and only when its value is one connect can return.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { PeerClosedError, SocketError, TimeoutError } from "../net_io.ts";
+import { libc, LINUX, socketAddress, timeval } from "./libc.ts";
+import type { StreamConn } from "./socket_engine.ts";
+
+/** A thread that has run this long without yielding lets its event loop in. */
+export const YIELD_EVERY_MS = 10;
+/** Longest a single blocking call may wait before the loop checks its limits. */
+const MAX_SLICE_MS = 50;
+
+let lastYieldPerf = performance.now();
+
+/** Resolves at the next turn of this thread's event loop. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A yield when this thread has held its event loop for {@linkcode YIELD_EVERY_MS}, else undefined. */
+export function yieldIfDue(nowPerf = performance.now()): Promise<void> | undefined {
+  if (nowPerf - lastYieldPerf < YIELD_EVERY_MS) return undefined;
+  return yieldNow();
+}
+
+async function yieldNow(): Promise<void> {
+  await nextTurn();
+  lastYieldPerf = performance.now();
+}
+
+const pollFd = new Uint8Array(8);
+const pollView = new DataView(pollFd.buffer);
+const intBuffer = new Uint8Array(4);
+const intLength = new Uint8Array(4);
+
+/** `poll` on one descriptor; the revents, 0 when the time ran out. */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
+  pollView.setInt32(0, fd, true);
+  pollView.setInt16(4, events, true);
+  pollView.setInt16(6, 0, true);
+  const n = libc().poll(pollFd, 1n, Math.max(0, Math.ceil(timeoutMs)));
+  return n > 0 ? pollView.getInt16(6, true) : 0;
+}
+
+/** The pending error of a socket (SO_ERROR, which reading clears), 0 for none. */
+export function pendingError(fd: number): number {
+  new DataView(intLength.buffer).setUint32(0, 4, true);
+  intBuffer.fill(0);
+  libc().getsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_ERROR, intBuffer, intLength);
+  return new DataView(intBuffer.buffer).getInt32(0, true);
+}
+
+function setIntOption(fd: number, level: number, name: number, value: number): void {
+  new DataView(intBuffer.buffer).setInt32(0, value, true);
+  libc().setsockopt(fd, level, name, intBuffer, 4);
+}
+
+/** Names an errno value a socket reported. */
+export function errorFromErrno(errno: number, what: string): SocketError {
+  switch (errno) {
+    case LINUX.ECONNREFUSED:
+      return new SocketError("refused", `${what}: connection refused`);
+    case LINUX.ECONNRESET:
+    case LINUX.EPIPE:
+    case LINUX.ECONNABORTED:
+      return new SocketError("reset", `${what}: connection reset`);
+    case LINUX.ETIMEDOUT:
+      return new SocketError("timeout", `${what}: timed out`);
+    case LINUX.ENETUNREACH:
+    case LINUX.EHOSTUNREACH:
+    case LINUX.EADDRNOTAVAIL:
+      return new SocketError("unreachable", `${what}: host unreachable`);
+    default:
+      return new SocketError("other", `${what}: failed (errno ${errno})`);
+  }
+}
+
+/** errno values connect() can return, the only ones trusted as a hint. */
+const CONNECT_ERRNOS = new Set<number>([
+  LINUX.ECONNREFUSED,
+  LINUX.ENETUNREACH,
+  LINUX.EHOSTUNREACH,
+  LINUX.EADDRNOTAVAIL,
+  LINUX.ETIMEDOUT,
+  LINUX.ECONNRESET,
+]);
+
+function readErrno(): number {
+  const pointer = libc().__errno_location();
+  return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
+}
+
+/**
+ * Opens a TCP connection to an IP address literal, giving up after
+ * `timeoutMs`; yields to the event loop while it waits, and gives up early
+ * when `cancelled()` turns true. Resolves with the descriptor, still
+ * non-blocking.
+ */
+async function openSocket(
+  ip: string,
+  port: number,
+  timeoutMs: number,
+  cancelled: () => boolean,
+): Promise<number> {
+  const c = libc();
+  const address = socketAddress(ip, port);
+  const fd = c.socket(
+    address.family,
+    LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
+    0,
+  );
+  if (fd < 0) throw errorFromErrno(readErrno(), "Cannot open a socket");
+  // On loopback a connect completes (or is refused) within the call.
+  if (c.connect(fd, address.bytes, address.bytes.length) === 0) return fd;
+  const hint = readErrno();
+  const startPerf = performance.now();
+  const sliceMs = sliceOf(timeoutMs);
+  try {
+    while (true) {
+      const leftMs = timeoutMs - (performance.now() - startPerf);
+      const revents = pollOne(fd, LINUX.POLLOUT, Math.min(sliceMs, Math.max(0, leftMs)));
+      if (revents & (LINUX.POLLERR | LINUX.POLLHUP)) {
+        const error = pendingError(fd);
+        // A connect that failed at once left no pending error: fall back on its errno.
+        throw errorFromErrno(error !== 0 ? error : CONNECT_ERRNOS.has(hint) ? hint : 0, "connect");
+      }
+      if (revents & LINUX.POLLOUT) {
+        const error = pendingError(fd);
+        if (error !== 0) throw errorFromErrno(error, "connect");
+        return fd;
+      }
+      if (performance.now() - startPerf >= timeoutMs) {
+        throw new TimeoutError(`no answer within ${timeoutMs} ms`);
+      }
+      await yieldNow();
+      if (cancelled()) throw new TimeoutError("stopped");
+    }
+  } catch (error) {
+    c.close(fd);
+    throw error;
+  }
+}
+
+function sliceOf(timeoutMs: number): number {
+  return Math.max(1, Math.min(MAX_SLICE_MS, timeoutMs / 10));
+}
+
+/**
+ * Opens a TCP connection with TCP_NODELAY to an IP address literal within
+ * `timeoutMs` (see {@linkcode openSocket}).
+ */
+export async function connectFfi(
+  ip: string,
+  port: number,
+  timeoutMs: number,
+  cancelled: () => boolean = () => false,
+  options: { busyPoll?: boolean } = {},
+): Promise<FfiConn> {
+  const fd = await openSocket(ip, port, timeoutMs, cancelled);
+  return new FfiConn(fd, sliceOf(timeoutMs), options.busyPoll === true);
+}
+
+/**
+ * What `connect --engine ffi` times: open a connection and close it
+ * again, with no options set in between.
+ */
+export async function openAndCloseFfi(
+  ip: string,
+  port: number,
+  timeoutMs: number,
+  cancelled: () => boolean,
+): Promise<void> {
+  const fd = await openSocket(ip, port, timeoutMs, cancelled);
+  libc().close(fd);
+  const pending = yieldIfDue();
+  if (pending) await pending;
+}
+
+/** One connected socket of the FFI engine. */
+export class FfiConn implements StreamConn {
+  #fd: number;
+  #closed = false;
+  readonly sliceMs: number;
+  readonly #busyPoll: boolean;
+
+  constructor(fd: number, sliceMs: number, busyPoll: boolean) {
+    this.#fd = fd;
+    this.sliceMs = sliceMs;
+    this.#busyPoll = busyPoll;
+    const c = libc();
+    setIntOption(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, 1);
+    // Blocking from here on (busy polling asks for MSG_DONTWAIT per call),
+    // each call bounded by one slice.
+    const slice = timeval(sliceMs);
+    c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_RCVTIMEO, slice, slice.length);
+    c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_SNDTIMEO, slice, slice.length);
+    clearNonBlocking(fd);
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends `payload` whole, then reads exactly `received.length` bytes.
+   * Returns undefined when done without yielding (the common case), or a
+   * promise when it had to wait longer than a slice or yield.
+   */
+  roundTrip(payload: Uint8Array, received: Uint8Array, timeoutMs: number): void | Promise<void> {
+    const startPerf = performance.now();
+    const sent = this.#sendSome(payload, 0);
+    const got = sent === payload.length ? this.#recvSome(received, 0) : 0;
+    if (sent === payload.length && got === received.length) {
+      return yieldIfDue();
+    }
+    return this.#finish(payload, sent, received, got, startPerf, timeoutMs);
+  }
+
+  async #finish(
+    payload: Uint8Array,
+    sent: number,
+    received: Uint8Array,
+    got: number,
+    startPerf: number,
+    timeoutMs: number,
+  ): Promise<void> {
+    while (sent < payload.length || got < received.length) {
+      if (performance.now() - startPerf > timeoutMs) {
+        throw new TimeoutError(`no echo within ${timeoutMs} ms`);
+      }
+      await yieldNow();
+      if (this.#closed) throw new PeerClosedError("connection closed");
+      if (sent < payload.length) sent = this.#sendSome(payload, sent);
+      else got = this.#recvSome(received, got);
+    }
+  }
+
+  /** Sends from `offset` on until done or a slice passed; returns the new offset. */
+  #sendSome(payload: Uint8Array, offset: number): number {
+    const c = libc();
+    while (offset < payload.length) {
+      const chunk = offset === 0 ? payload : payload.subarray(offset);
+      const n = Number(c.send(this.#fd, chunk, BigInt(chunk.length), LINUX.MSG_NOSIGNAL));
+      if (n > 0) {
+        offset += n;
+        continue;
+      }
+      this.#throwIfBroken("send");
+      return offset;
+    }
+    return offset;
+  }
+
+  /** Reads into `buffer` from `offset` on until full or a slice passed; returns the new offset. */
+  #recvSome(buffer: Uint8Array, offset: number): number {
+    const c = libc();
+    const flags = this.#busyPoll ? LINUX.MSG_DONTWAIT : 0;
+    let spins = 0;
+    let sliceEnd = 0;
+    while (offset < buffer.length) {
+      const chunk = offset === 0 ? buffer : buffer.subarray(offset);
+      const n = Number(c.recv(this.#fd, chunk, BigInt(chunk.length), flags));
+      if (n > 0) {
+        offset += n;
+        continue;
+      }
+      if (n === 0) {
+        // A 0-byte read is the end of the stream; a reset leaves the socket hung up too.
+        const revents = pollOne(this.#fd, LINUX.POLLIN, 0);
+        if (revents & (LINUX.POLLHUP | LINUX.POLLERR)) {
+          throw new SocketError("reset", "connection reset by the peer");
+        }
+        throw new PeerClosedError("connection closed by the peer");
+      }
+      if (this.#busyPoll) {
+        // Nothing yet: spin, but look at the clock and the socket's health now and then.
+        if ((++spins & 63) !== 0) continue;
+        this.#throwIfBroken("recv");
+        const now = performance.now();
+        if (sliceEnd === 0) sliceEnd = now + this.sliceMs;
+        else if (now >= sliceEnd) return offset;
+        continue;
+      }
+      this.#throwIfBroken("recv");
+      return offset;
+    }
+    return offset;
+  }
+
+  /** After a call that moved nothing: throws if the socket failed, else it was a slice running out. */
+  #throwIfBroken(what: string): void {
+    const revents = pollOne(this.#fd, 0, 0);
+    if (revents & (LINUX.POLLERR | LINUX.POLLHUP | LINUX.POLLNVAL)) {
+      const error = pendingError(this.#fd);
+      if (error !== 0) throw errorFromErrno(error, what);
+      throw new SocketError("reset", `${what}: connection reset`);
+    }
+  }
+
+  /** Closes the socket; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    libc().close(this.#fd);
+  }
+}
+
+/** Back to blocking mode: the socket was opened non-blocking for its connect only. */
+function clearNonBlocking(fd: number): void {
+  const c = libc();
+  const flags = c.fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) c.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
