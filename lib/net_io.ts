@@ -21,6 +21,14 @@ export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/**
+ * Thrown for a round trip still waiting when the measured phase ended: it
+ * is neither a success nor a failure, and is not recorded.
+ */
+export class PastDeadlineError extends Error {
+  override name = "PastDeadlineError";
+}
+
 /** A failure a socket reported to the FFI engine, already named as CSV files name it. */
 export class SocketError extends Error {
   override name = "SocketError";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { connectTcp, readExactly, TimeoutError, writeAll } from "../net_io.ts";
+import { connectTcp, PastDeadlineError, readExactly, TimeoutError, writeAll } from "../net_io.ts";
 import type { SocketEngine, StreamConn } from "./socket_engine.ts";
 
 /** Connections with a round trip in flight, watched for their time limit. */
@@ -28,8 +28,12 @@ function watch(conn: DenoConn, timeoutMs: number): void {
   watchdogTimer = setInterval(() => {
     const now = performance.now();
     for (const c of watched) {
-      if (c.roundTripStartMs >= 0 && now - c.roundTripStartMs > c.timeoutMs) {
+      if (c.roundTripStartMs < 0) continue;
+      if (now - c.roundTripStartMs > c.timeoutMs) {
         c.timedOut = true;
+        c.close();
+      } else if (now > c.deadlinePerf) {
+        c.pastDeadline = true;
         c.close();
       }
     }
@@ -52,13 +56,22 @@ export class DenoConn implements StreamConn {
   roundTripStartMs = -1;
   timeoutMs = Infinity;
   timedOut = false;
+  /** End of the measured phase (performance.now()); a round trip waiting past it is dropped. */
+  deadlinePerf = Infinity;
+  pastDeadline = false;
   #closed = false;
 
   constructor(conn: Deno.TcpConn) {
     this.conn = conn;
   }
 
-  async roundTrip(payload: Uint8Array, received: Uint8Array, timeoutMs: number): Promise<void> {
+  async roundTrip(
+    payload: Uint8Array,
+    received: Uint8Array,
+    timeoutMs: number,
+    deadlinePerf = Infinity,
+  ): Promise<void> {
+    this.deadlinePerf = deadlinePerf;
     if (this.timeoutMs !== timeoutMs) {
       this.timeoutMs = timeoutMs;
       watch(this, timeoutMs);
@@ -69,6 +82,7 @@ export class DenoConn implements StreamConn {
       await readExactly(this.conn, received);
     } catch (error) {
       if (this.timedOut) throw new TimeoutError(`no echo within ${timeoutMs} ms`);
+      if (this.pastDeadline) throw new PastDeadlineError("the measured phase ended");
       throw error;
     } finally {
       this.roundTripStartMs = -1;
@@ -88,6 +102,7 @@ export class DenoConn implements StreamConn {
 /** The default engine. */
 export const DENO_ENGINE: SocketEngine = {
   name: "deno",
+  blocking: false,
   async connect(host, port, timeoutMs) {
     return new DenoConn(await connectTcp(host, port, timeoutMs));
   },

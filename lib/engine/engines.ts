@@ -10,12 +10,14 @@ import type { EngineName, SocketEngine } from "./socket_engine.ts";
 /** The FFI engine: blocking libc calls on the Worker's thread. */
 export const FFI_ENGINE: SocketEngine = {
   name: "ffi",
+  blocking: true,
   connect: (host, port, timeoutMs, cancelled) => connectFfi(host, port, timeoutMs, cancelled),
 };
 
 /** The FFI engine reading in a spin (one busy core per Worker). */
 export const BUSY_POLL_ENGINE: SocketEngine = {
   name: "busy-poll",
+  blocking: true,
   connect: (host, port, timeoutMs, cancelled) =>
     connectFfi(host, port, timeoutMs, cancelled, { busyPoll: true }),
 };

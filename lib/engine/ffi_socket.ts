@@ -12,7 +12,8 @@
  *   timers and `close()` get their turn; the time limit is checked there,
  *   so a timeout fires between 1 and 1.1 times the limit, as with the
  *   default engine's watchdog.
- * - A busy round trip loop also yields every {@linkcode YIELD_EVERY_MS}.
+ * - Callers run one round trip at a time per thread and yield between
+ *   round trips now and then (`thread_turns.ts`).
  * - errno read from JavaScript is not reliable (the runtime may overwrite
  *   it between the failed call and the read), so failures are told from
  *   what the socket says: `poll` revents, `getsockopt(SO_ERROR)` and a
@@ -21,33 +22,13 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
-import { PeerClosedError, SocketError, TimeoutError } from "../net_io.ts";
+import { PastDeadlineError, PeerClosedError, SocketError, TimeoutError } from "../net_io.ts";
 import { libc, LINUX, socketAddress, timeval } from "./libc.ts";
 import type { StreamConn } from "./socket_engine.ts";
+import { yieldIfDue, yieldNow } from "./thread_turns.ts";
 
-/** A thread that has run this long without yielding lets its event loop in. */
-export const YIELD_EVERY_MS = 10;
 /** Longest a single blocking call may wait before the loop checks its limits. */
 const MAX_SLICE_MS = 50;
-
-let lastYieldPerf = performance.now();
-
-/** Resolves at the next turn of this thread's event loop. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A yield when this thread has held its event loop for {@linkcode YIELD_EVERY_MS}, else undefined. */
-export function yieldIfDue(nowPerf = performance.now()): Promise<void> | undefined {
-  if (nowPerf - lastYieldPerf < YIELD_EVERY_MS) return undefined;
-  return yieldNow();
-}
-
-async function yieldNow(): Promise<void> {
-  await nextTurn();
-  lastYieldPerf = performance.now();
-}
 
 const pollFd = new Uint8Array(8);
 const pollView = new DataView(pollFd.buffer);
@@ -228,14 +209,17 @@ export class FfiConn implements StreamConn {
    * Returns undefined when done without yielding (the common case), or a
    * promise when it had to wait longer than a slice or yield.
    */
-  roundTrip(payload: Uint8Array, received: Uint8Array, timeoutMs: number): void | Promise<void> {
+  roundTrip(
+    payload: Uint8Array,
+    received: Uint8Array,
+    timeoutMs: number,
+    deadlinePerf = Infinity,
+  ): void | Promise<void> {
     const startPerf = performance.now();
     const sent = this.#sendSome(payload, 0);
     const got = sent === payload.length ? this.#recvSome(received, 0) : 0;
-    if (sent === payload.length && got === received.length) {
-      return yieldIfDue();
-    }
-    return this.#finish(payload, sent, received, got, startPerf, timeoutMs);
+    if (sent === payload.length && got === received.length) return;
+    return this.#finish(payload, sent, received, got, startPerf, timeoutMs, deadlinePerf);
   }
 
   async #finish(
@@ -245,11 +229,12 @@ export class FfiConn implements StreamConn {
     got: number,
     startPerf: number,
     timeoutMs: number,
+    deadlinePerf: number,
   ): Promise<void> {
     while (sent < payload.length || got < received.length) {
-      if (performance.now() - startPerf > timeoutMs) {
-        throw new TimeoutError(`no echo within ${timeoutMs} ms`);
-      }
+      const now = performance.now();
+      if (now - startPerf > timeoutMs) throw new TimeoutError(`no echo within ${timeoutMs} ms`);
+      if (now > deadlinePerf) throw new PastDeadlineError("the measured phase ended");
       await yieldNow();
       if (this.#closed) throw new PeerClosedError("connection closed");
       if (sent < payload.length) sent = this.#sendSome(payload, sent);

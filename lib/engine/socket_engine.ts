@@ -25,11 +25,18 @@ export const ENGINE_FLAG_VALUES = ["deno", "ffi"] as const;
 export interface StreamConn {
   /**
    * Writes `payload` whole, then reads exactly `received.length` bytes;
-   * throws the errors of `lib/net_io.ts` (TimeoutError after `timeoutMs`).
-   * Returns undefined when it finished without waiting on the event loop,
-   * so a blocking engine pays for no promise per round trip.
+   * throws the errors of `lib/net_io.ts` (TimeoutError after `timeoutMs`,
+   * PastDeadlineError when still waiting a moment after `deadlinePerf`, a
+   * `performance.now()` time). Returns undefined when it finished without
+   * waiting on the event loop, so a blocking engine pays for no promise per
+   * round trip.
    */
-  roundTrip(payload: Uint8Array, received: Uint8Array, timeoutMs: number): void | Promise<void>;
+  roundTrip(
+    payload: Uint8Array,
+    received: Uint8Array,
+    timeoutMs: number,
+    deadlinePerf: number,
+  ): void | Promise<void>;
   /** Closes the connection; a round trip in progress fails. Safe to call twice. */
   close(): void;
 }
@@ -37,6 +44,11 @@ export interface StreamConn {
 /** Opens connections. */
 export interface SocketEngine {
   readonly name: EngineName;
+  /**
+   * Its calls block the thread: a Worker runs one round trip at a time and
+   * yields to its event loop between them now and then (`thread_turns.ts`).
+   */
+  readonly blocking: boolean;
   /**
    * Opens a TCP connection with TCP_NODELAY within `timeoutMs`. The FFI
    * engines want an IP address literal (resolve names first).

@@ -12,7 +12,12 @@ import { formatCount, formatTable, formatUs } from "../table.ts";
 import { summarizeUdp } from "../udp/reception.ts";
 import type { UdpSocketCounts } from "../worker_protocol.ts";
 import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
-import { type LatencySummary, type LatencyTally, summarizeRoundTrips } from "./summary.ts";
+import {
+  engineLine,
+  type LatencySummary,
+  type LatencyTally,
+  summarizeRoundTrips,
+} from "./summary.ts";
 import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
 
 /** What the open-loop runner counted, beyond what every latency run counts. */
@@ -123,6 +128,8 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
       })`,
     );
   }
+  const engine = engineLine(o);
+  if (engine) lines.push(engine);
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {
     lines.push(

@@ -157,6 +157,25 @@ export function summarizeRoundTrips(
   };
 }
 
+/**
+ * The line that says which engine measured, when it is not the default,
+ * and what that costs; undefined for the default engine.
+ */
+export function engineLine(
+  options: { engine?: string; connections: number },
+): string | undefined {
+  const turns = options.connections > 1
+    ? "; a Worker's connections take turns, one round trip at a time per thread"
+    : "";
+  if (options.engine === "ffi") {
+    return `Engine: ffi (libc sockets through FFI, blocking calls on each Worker's thread${turns})`;
+  }
+  if (options.engine === "busy-poll") {
+    return `Engine: busy-poll (FFI reading in a spin, so no thread wake-up is measured; it uses a full core per Worker${turns})`;
+  }
+  return undefined;
+}
+
 /** Column titles of the terminal table, after the row name. */
 const TABLE_HEADER = ["", "done", "failed", ...ALL_STAT_COLUMNS, "rt/s"];
 
@@ -182,6 +201,8 @@ export function formatLatencySummary(s: LatencySummary): string {
       formatCount(s.roundTripsPerSec)
     } round trips/s)`,
   ];
+  const engine = engineLine(o);
+  if (engine) lines.push(engine);
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {
     lines.push(

@@ -15,9 +15,10 @@
  */
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
-import { classifyError, MismatchError } from "../net_io.ts";
+import { classifyError, MismatchError, PastDeadlineError } from "../net_io.ts";
 import { engineNamed } from "../engine/engines.ts";
 import type { SocketEngine, StreamConn } from "../engine/socket_engine.ts";
+import { TurnLock, yieldIfDue } from "../engine/thread_turns.ts";
 import { sharedClockMs } from "../run_info.ts";
 import {
   errorCode,
@@ -94,15 +95,19 @@ async function run(job: LatencyJob): Promise<void> {
 
   // Phase 1: connect and warm up every connection, then wait for the go.
   const engine = engineNamed(job.engine);
+  // A blocking engine runs one round trip at a time on this thread.
+  const turns = engine.blocking && job.connectionIds.length > 1 ? new TurnLock() : undefined;
   const ready = await Promise.all(
-    job.connectionIds.map((id) => prepare(job, engine, id, record)),
+    job.connectionIds.map((id) => prepare(job, engine, id, record, turns)),
   );
   const live = ready.filter((c): c is Prepared => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
   const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
 
   // Phase 2: measure.
-  await Promise.all(live.map((c) => measure(job, c, deadlineEpochMs, histogram, record)));
+  await Promise.all(
+    live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns)),
+  );
   clearInterval(flushTimer);
   flush();
   post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
@@ -129,6 +134,7 @@ async function prepare(
   engine: SocketEngine,
   id: number,
   record: Recorder,
+  turns: TurnLock | undefined,
 ): Promise<Prepared | undefined> {
   const startMs = sharedClockMs();
   let conn: StreamConn;
@@ -147,7 +153,13 @@ async function prepare(
   };
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
-      await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
+      const endTurn = await turns?.take();
+      try {
+        await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
+      } finally {
+        endTurn?.();
+      }
+      if (engine.blocking) await yieldIfDue();
     }
   } catch (error) {
     if (!lifecycle.stopping) {
@@ -164,8 +176,13 @@ async function prepare(
  * Returns a promise only when the engine had to wait on the event loop,
  * so a blocking engine's round trip costs no promise.
  */
-function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): void | Promise<void> {
-  const pending = c.conn.roundTrip(payload, c.received, job.timeoutMs);
+function roundTrip(
+  job: LatencyJob,
+  c: Prepared,
+  payload: Uint8Array,
+  deadlinePerf = Infinity,
+): void | Promise<void> {
+  const pending = c.conn.roundTrip(payload, c.received, job.timeoutMs, deadlinePerf);
   if (pending) return pending.then(() => verify(job, c, payload));
   verify(job, c, payload);
 }
@@ -178,10 +195,12 @@ function verify(job: LatencyJob, c: Prepared, payload: Uint8Array): void {
 
 async function measure(
   job: LatencyJob,
+  engine: SocketEngine,
   c: Prepared,
   deadlineEpochMs: number | undefined,
   histogram: ReturnType<typeof createHistogram>,
   record: Recorder,
+  turns: TurnLock | undefined,
 ): Promise<void> {
   const count = job.count ?? Infinity;
   const pool = c.payloads;
@@ -191,19 +210,31 @@ async function measure(
     : deadlineEpochMs - performance.timeOrigin;
   try {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
+      // A blocking engine lets the event loop in between round trips, never inside one's timing.
+      if (engine.blocking) {
+        const pending = yieldIfDue();
+        if (pending) await pending;
+        if (lifecycle.stopping) break;
+      }
+      const endTurn = turns ? await turns.take() : undefined;
       const t0 = performance.now();
-      if (t0 >= deadlinePerf) break;
+      if (t0 >= deadlinePerf) {
+        endTurn?.();
+        break;
+      }
       try {
-        const pending = roundTrip(job, c, pool[seq % pool.length]);
+        const pending = roundTrip(job, c, pool[seq % pool.length], deadlinePerf);
         if (pending) await pending;
       } catch (error) {
-        // A round trip cut short by Ctrl-C is neither a success nor a failure.
-        if (!lifecycle.stopping) {
+        endTurn?.();
+        // A round trip cut short by Ctrl-C or the end of the run is neither a success nor a failure.
+        if (!lifecycle.stopping && !(error instanceof PastDeadlineError)) {
           record(c.id, seq, performance.timeOrigin + t0, NaN, 0, errorCode(classifyError(error)));
         }
         return;
       }
       const rttUs = (performance.now() - t0) * 1000;
+      endTurn?.();
       recordUs(histogram, rttUs);
       record(c.id, seq, performance.timeOrigin + t0, rttUs, job.sizeBytes, 0);
     }
