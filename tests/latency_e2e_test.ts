@@ -113,3 +113,25 @@ Deno.test("latency prints full round trips: a 25 ms server is not reported as 12
   const p50 = parseFloat(line.trim().split(/\s+/)[6]);
   assert.ok(p50 >= 25_000, line);
 });
+
+Deno.test("latency --calibrate prints a positive floor below the measured p50 and keeps it in the JSON", async () => {
+  await using dir = await tempDir();
+  await using server = await startServe();
+  const jsonPath = join(dir.path, "floor.json");
+  // Four connections on one server keep its p50 well above one idle connection's floor.
+  const result = await runCli([
+    "latency",
+    `127.0.0.1:${server.port}`,
+    ...["-w", "2", "-c", "4", "-n", "1000", "--calibrate", "--json", jsonPath],
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  const floor = summary.clientFloor;
+  assert.ok(floor.p50Us > 0, `floor ${floor.p50Us}`);
+  assert.ok(floor.p50Us < summary.rtt.p50Us, `floor ${floor.p50Us} vs p50 ${summary.rtt.p50Us}`);
+  assert.ok(floor.roundTrips >= 1000);
+  assert.equal(floor.engine, "deno");
+  const line = result.stdout.match(/This client's floor on this machine: ([\d.]+) µs p50/);
+  assert.ok(line, result.stdout);
+  assert.equal(Number(line[1]), Number(floor.p50Us.toFixed(1)));
+});

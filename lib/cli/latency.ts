@@ -63,6 +63,11 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
   const mode = ratePerSec === undefined ? "closed-loop" : "open-loop";
   const sizeBytes = parseSizeBytes(flags.size, "--size", 1);
   const engine = parseEngineFlags(flags.engine, flags.busyPoll);
+  if (udp && flags.calibrate) {
+    throw new UsageError(
+      "Option --calibrate measures a TCP engine's own round trip: it cannot be used with --udp",
+    );
+  }
   if (udp && engine !== "deno") {
     throw new UsageError(
       `Option ${

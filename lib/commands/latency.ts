@@ -21,7 +21,13 @@ import { printResult, writeReport } from "./report.ts";
 import { resolveOnce } from "./connect.ts";
 import { needsAddress } from "../engine/socket_engine.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../latency/options.ts";
-import { formatLatencySummary, type LatencySummary, summarizeLatency } from "../latency/summary.ts";
+import {
+  formatLatencySummary,
+  type LatencySummary,
+  summarizeLatency,
+  withClientFloor,
+} from "../latency/summary.ts";
+import { measureClientFloor } from "../latency/client_floor.ts";
 
 const WORKER_URL = new URL("../latency/worker.ts", import.meta.url).href;
 
@@ -47,16 +53,18 @@ export async function latency(options: LatencyOptions): Promise<ExitCodeValue> {
 
 /** Like {@linkcode latency}, also returning the summary. */
 export async function runLatency(options: LatencyOptions): Promise<LatencyResult> {
+  const engine = options.engine ?? "deno";
+  // The floor is measured first, with the same engine and payload, so the run is not disturbed.
+  const floor = options.calibrate ? await measureClientFloor(engine, options.sizeBytes) : undefined;
   // A fixed rate (or UDP, which is always paced) runs the open-loop workers.
   if (options.mode === "open-loop" || options.transport === "udp") {
-    return await runOpenLoopLatency(options);
+    return await runOpenLoopLatency(options, floor);
   }
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
-  const engine = options.engine ?? "deno";
   const address = needsAddress(engine) ? await resolveOnce(options.target.host) : undefined;
   const jobs = planWorkers(options, runStartEpochMs, address);
   const planned = plannedRoundTrips(options);
@@ -107,6 +115,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  if (floor) withClientFloor(summary, floor);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {

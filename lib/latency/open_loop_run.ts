@@ -24,7 +24,8 @@ import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
 import type { LatencyOptions } from "./options.ts";
-import type { LatencySummary } from "./summary.ts";
+import { type LatencySummary, withClientFloor } from "./summary.ts";
+import type { ClientFloor } from "./client_floor.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
 
 const TCP_WORKER_URL = new URL("./open_loop_worker.ts", import.meta.url).href;
@@ -36,6 +37,7 @@ const START_MARGIN_MS = 20;
 /** Runs the test, prints the summary, writes the files. */
 export async function runOpenLoopLatency(
   options: LatencyOptions,
+  clientFloor?: ClientFloor,
 ): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
@@ -116,6 +118,7 @@ export async function runOpenLoopLatency(
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  if (clientFloor) withClientFloor(summary, clientFloor);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {

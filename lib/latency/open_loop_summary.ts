@@ -19,6 +19,7 @@ import {
   summarizeRoundTrips,
 } from "./summary.ts";
 import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
+import { formatClientFloor } from "./client_floor.ts";
 
 /** What the open-loop runner counted, beyond what every latency run counts. */
 export interface OpenLoopTally extends LatencyTally {
@@ -147,6 +148,7 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
   lines.push(
     "Round-trip times in microseconds (full round trip). Corrected: from the time each message was meant to leave, so a stall counts against every message it delayed; uncorrected: from the time it left. Worker rows are corrected. * marks a percentile with fewer than 10 samples beyond it.",
   );
+  if (s.clientFloor) lines.push(formatClientFloor(s.clientFloor));
   for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
   return lines.join("\n");
 }

@@ -22,6 +22,7 @@ import type { ErrorCounts } from "../error_counts.ts";
 import type { UdpSummary } from "../udp/reception.ts";
 import type { LatencyMode, LatencyOptions } from "./options.ts";
 import type { RateFigures } from "./schedule.ts";
+import { type ClientFloor, clientFloorWarning, formatClientFloor } from "./client_floor.ts";
 
 /** Per-worker figures. */
 export interface WorkerSummary {
@@ -76,6 +77,19 @@ export interface LatencySummary {
   histogramUncorrected?: string;
   /** UDP: loss, duplicates, reordering and jitter. */
   udp?: UdpSummary;
+  /**
+   * With `--calibrate` (and in `bench`): this engine's own round trip
+   * against an in-process echo on loopback, measured before the run.
+   */
+  clientFloor?: ClientFloor;
+}
+
+/** Adds the client's floor to a summary, with its warning when the p50 is close to it. */
+export function withClientFloor(summary: LatencySummary, floor: ClientFloor): LatencySummary {
+  summary.clientFloor = floor;
+  const warning = clientFloorWarning(summary.rtt.p50Us, floor);
+  if (warning) summary.warnings.push(warning);
+  return summary;
 }
 
 /** What the command counted during the run. */
@@ -221,6 +235,7 @@ export function formatLatencySummary(s: LatencySummary): string {
   lines.push(
     "Round-trip times in microseconds (full round trip, not half); * marks a percentile with fewer than 10 samples beyond it.",
   );
+  if (s.clientFloor) lines.push(formatClientFloor(s.clientFloor));
   for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
   return lines.join("\n");
 }
