@@ -315,3 +315,20 @@ export type FromOpenLoopWorker =
     udp: UdpSocketCounts[] | null;
   }
   | { type: "error"; workerId: number; message: string };
+
+/** Main thread → a connection's Worker of `serve --busy-poll`. */
+export interface ToBusyPollWorker {
+  type: "start";
+  /** The accepted connection's descriptor (descriptors are the process's, not the thread's). */
+  fd: number;
+  /** Element 0 turns 1 when the server stops. */
+  stop: Int32Array;
+  /** Bytes read at most per call. */
+  bufferBytes: number;
+}
+
+/** A connection's Worker of `serve --busy-poll` → main thread, once, when it closed. */
+export interface FromBusyPollWorker {
+  type: "closed";
+  bytesEchoed: number;
+}
