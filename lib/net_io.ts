@@ -58,13 +58,19 @@ export async function connectTcp(
 }
 
 /** Writes all of `bytes` (a stream write may take fewer). */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+export async function writeAll(
+  conn: Pick<Deno.Conn, "write">,
+  bytes: Uint8Array,
+): Promise<void> {
   let offset = await conn.write(bytes);
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
 /** Fills `buffer` completely (a stream read may return less). */
-export async function readExactly(conn: Deno.Conn, buffer: Uint8Array): Promise<void> {
+export async function readExactly(
+  conn: Pick<Deno.Conn, "read">,
+  buffer: Uint8Array,
+): Promise<void> {
   let filled = 0;
   while (filled < buffer.length) {
     const n = await conn.read(filled === 0 ? buffer : buffer.subarray(filled));

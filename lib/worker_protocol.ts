@@ -253,6 +253,8 @@ export interface OpenLoopJob {
   verify: boolean;
   /** Origin of `start_us` and `intended_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** TCP: "deno" or "ffi" (the FFI engine's reactor sleeps between sends instead of spinning). */
+  engine: EngineName;
 }
 
 /**
@@ -313,6 +315,11 @@ export type FromOpenLoopWorker =
     lastSendMs: number | null;
     /** UDP only: per-socket counts. */
     udp: UdpSocketCounts[] | null;
+    /**
+     * Encoded HDR histogram of how late each message left after its
+     * intended time (ns): the pacer's error, part of the result's validity.
+     */
+    sendLateness?: string;
   }
   | { type: "error"; workerId: number; message: string };
 

@@ -68,6 +68,11 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
       "Option --calibrate measures a TCP engine's own round trip: it cannot be used with --udp",
     );
   }
+  if (engine === "busy-poll" && ratePerSec !== undefined) {
+    throw new UsageError(
+      `Option --busy-poll is for closed-loop ping-pong: it cannot be used with --rate "${flags.rate}" (use --engine ffi)`,
+    );
+  }
   if (udp && engine !== "deno") {
     throw new UsageError(
       `Option ${

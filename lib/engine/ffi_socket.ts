@@ -98,7 +98,7 @@ function readErrno(): number {
  * when `cancelled()` turns true. Resolves with the descriptor, still
  * non-blocking.
  */
-async function openSocket(
+export async function openSocket(
   ip: string,
   port: number,
   timeoutMs: number,

@@ -52,6 +52,9 @@ const SYMBOLS = {
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
+  // Variadic in C; five word-sized arguments are passed like fixed ones.
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },

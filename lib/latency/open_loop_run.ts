@@ -26,6 +26,8 @@ import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts
 import type { LatencyOptions } from "./options.ts";
 import { type LatencySummary, withClientFloor } from "./summary.ts";
 import type { ClientFloor } from "./client_floor.ts";
+import { needsAddress } from "../engine/socket_engine.ts";
+import { resolveOnce } from "../commands/connect.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
 
 const TCP_WORKER_URL = new URL("./open_loop_worker.ts", import.meta.url).href;
@@ -45,12 +47,15 @@ export async function runOpenLoopLatency(
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
     : undefined;
-  const jobs = planOpenLoopWorkers(options, runStartEpochMs);
+  const engine = options.engine ?? "deno";
+  const address = needsAddress(engine) ? await resolveOnce(options.target.host) : undefined;
+  const jobs = planOpenLoopWorkers(options, runStartEpochMs, address);
   const planned = openLoopPlanned(options);
 
   const errors = zeroErrorCounts();
   const perWorker = jobs.map(() => ({ histogram: createHistogram() as Histogram, failed: 0 }));
   const uncorrected: Histogram[] = [];
+  const sendLateness: Histogram[] = [];
   const udpCounts: UdpSocketCounts[] = [];
   let sent = 0;
   let unsent = 0;
@@ -72,6 +77,7 @@ export async function runOpenLoopLatency(
       } else if (message.type === "done") {
         perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
         uncorrected.push(decodeHistogram(message.histogramUncorrected));
+        if (message.sendLateness) sendLateness.push(decodeHistogram(message.sendLateness));
         sent += message.sent;
         unsent += message.unsent;
         if (message.lastSendMs !== null) {
@@ -108,6 +114,7 @@ export async function runOpenLoopLatency(
     measuredSeconds,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),
+    mergedSendLateness: sendLateness.length > 0 ? mergeHistograms(sendLateness) : null,
     perWorker,
     errors,
     sent,

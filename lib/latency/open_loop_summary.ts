@@ -33,7 +33,15 @@ export interface OpenLoopTally extends LatencyTally {
   lastSendMs: number | null;
   /** UDP only: per-socket counts. */
   udp: UdpSocketCounts[] | null;
+  /** How late each message left after its intended time; null when not measured (UDP). */
+  mergedSendLateness: Histogram | null;
 }
+
+/**
+ * A p99 send lateness above this share of a connection's gap between
+ * sends distorts the schedule enough to say so.
+ */
+export const MAX_SEND_LATENESS_SHARE = 0.1;
 
 /** Builds the summary of an open-loop run. */
 export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
@@ -60,6 +68,23 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } planned messages were never sent: their connection failed, or the client fell more than 10% behind the schedule`,
     );
   }
+  const sendLateness = t.mergedSendLateness ? latencyStats(t.mergedSendLateness) : undefined;
+  const gapUs = t.options.ratePerSec
+    ? 1e6 * (t.options.workers * t.options.connections) / t.options.ratePerSec
+    : Infinity;
+  if (
+    sendLateness && sendLateness.count > 0 && sendLateness.p99Us > MAX_SEND_LATENESS_SHARE * gapUs
+  ) {
+    warnings.push(
+      `Messages left up to ${
+        formatUs(sendLateness.p99Us)
+      } µs after their intended time (p99), more than ${
+        MAX_SEND_LATENESS_SHARE * 100
+      }% of a connection's ${
+        formatUs(gapUs)
+      } µs between sends: the load was not as evenly spaced as asked`,
+    );
+  }
   if (udp && udp.mismatched > 0) {
     warnings.push(
       `${
@@ -81,6 +106,7 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
     rttUncorrected: latencyStats(t.mergedUncorrected),
     histogramUncorrected: encodeHistogram(t.mergedUncorrected),
     ...(udp ? { udp } : {}),
+    ...(sendLateness ? { sendLateness } : {}),
   };
 }
 
@@ -115,6 +141,14 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
       s.rate ? `, answered ${formatCount(s.rate.answeredPerSec)}/s over the whole run` : ""
     }`,
   ];
+  if (s.sendLateness && s.sendLateness.count > 0) {
+    const l = s.sendLateness;
+    lines.push(
+      `Send times (the pacer's error): p50 ${formatUs(l.p50Us)} µs, p99 ${
+        formatUs(l.p99Us)
+      } µs, max ${formatUs(l.maxUs)} µs after the intended time`,
+    );
+  }
   if (s.udp) {
     const u = s.udp;
     lines.push(

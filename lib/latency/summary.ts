@@ -82,6 +82,12 @@ export interface LatencySummary {
    * against an in-process echo on loopback, measured before the run.
    */
   clientFloor?: ClientFloor;
+  /**
+   * Open loop over TCP: how late messages left after their intended send
+   * time, µs. Part of the result's validity: a late sender spaces the load
+   * differently than asked.
+   */
+  sendLateness?: LatencyStats;
 }
 
 /** Adds the client's floor to a summary, with its warning when the p50 is close to it. */
