@@ -34,7 +34,7 @@ export interface OpenLoopTally extends LatencyTally {
   /** UDP only: per-socket counts. */
   udp: UdpSocketCounts[] | null;
   /** How late each message left after its intended time; null when not measured (UDP). */
-  mergedSendLateness: Histogram | null;
+  mergedSendLateness?: Histogram | null;
 }
 
 /**
