@@ -80,7 +80,7 @@ for (const engine of ENGINES) {
     for (const [key, p] of [["p50Us", 50], ["p99Us", 99]] as const) {
       const fromCsv = nearestRank(lateness, p);
       assert.ok(
-        Math.abs(summary.sendLateness[key] - fromCsv) <= Math.abs(fromCsv) * 0.002 + 0.01,
+        Math.abs(summary.sendLateness[key] - fromCsv) <= Math.abs(fromCsv) * 0.01 + 0.1,
         `${key}: ${summary.sendLateness[key]} vs ${fromCsv}`,
       );
     }

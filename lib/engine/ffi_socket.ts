@@ -104,8 +104,23 @@ export async function openSocket(
   timeoutMs: number,
   cancelled: () => boolean,
 ): Promise<number> {
+  const started = startConnect(ip, port);
+  if (started.connected) return started.fd;
+  return await finishConnect(started, timeoutMs, cancelled);
+}
+
+/** A connect begun: done within the call (loopback), or in progress, or failed at once. */
+interface StartedConnect {
+  fd: number;
+  connected: boolean;
+  /** errno read right after connect() returned -1: a hint only (see the module doc). */
+  hint: number;
+}
+
+/** Opens a non-blocking socket and calls connect(); throws when no socket can be had. */
+function startConnect(ip: string, port: number): StartedConnect {
   const c = libc();
-  const address = socketAddress(ip, port);
+  const address = addressOf(ip, port);
   const fd = c.socket(
     address.family,
     LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
@@ -113,8 +128,19 @@ export async function openSocket(
   );
   if (fd < 0) throw errorFromErrno(readErrno(), "Cannot open a socket");
   // On loopback a connect completes (or is refused) within the call.
-  if (c.connect(fd, address.bytes, address.bytes.length) === 0) return fd;
-  const hint = readErrno();
+  if (c.connect(fd, address.bytes, address.bytes.length) === 0) {
+    return { fd, connected: true, hint: 0 };
+  }
+  return { fd, connected: false, hint: readErrno() };
+}
+
+/** Waits in poll, a slice at a time, until the connect is established or failed. */
+async function finishConnect(
+  { fd, hint }: StartedConnect,
+  timeoutMs: number,
+  cancelled: () => boolean,
+): Promise<number> {
+  const c = libc();
   const startPerf = performance.now();
   const sliceMs = sliceOf(timeoutMs);
   try {
@@ -143,6 +169,29 @@ export async function openSocket(
   }
 }
 
+let lastLength = -1;
+let lastLengthBig = 0n;
+
+/** A buffer's length as the bigint a `usize` parameter takes, without a new bigint per call. */
+export function lengthOf(buffer: Uint8Array): bigint {
+  if (buffer.length !== lastLength) {
+    lastLength = buffer.length;
+    lastLengthBig = BigInt(lastLength);
+  }
+  return lastLengthBig;
+}
+
+let lastAddress: { ip: string; port: number; address: ReturnType<typeof socketAddress> } | null =
+  null;
+
+/** The socket address of the last target, built once: a connect loop asks for the same one. */
+function addressOf(ip: string, port: number): ReturnType<typeof socketAddress> {
+  if (lastAddress?.ip !== ip || lastAddress.port !== port) {
+    lastAddress = { ip, port, address: socketAddress(ip, port) };
+  }
+  return lastAddress.address;
+}
+
 function sliceOf(timeoutMs: number): number {
   return Math.max(1, Math.min(MAX_SLICE_MS, timeoutMs / 10));
 }
@@ -164,18 +213,28 @@ export async function connectFfi(
 
 /**
  * What `connect --engine ffi` times: open a connection and close it
- * again, with no options set in between.
+ * again, with no options set in between. Returns undefined when it was
+ * done within the calls (loopback, or refused at once), or a promise when
+ * the connect is in progress or the thread is due to yield.
  */
-export async function openAndCloseFfi(
+export function openAndCloseFfi(
   ip: string,
   port: number,
   timeoutMs: number,
   cancelled: () => boolean,
-): Promise<void> {
-  const fd = await openSocket(ip, port, timeoutMs, cancelled);
-  libc().close(fd);
-  const pending = yieldIfDue();
-  if (pending) await pending;
+): void | Promise<void> {
+  const c = libc();
+  const started = startConnect(ip, port);
+  if (started.connected) {
+    c.close(started.fd);
+    return yieldIfDue();
+  }
+  // In progress or failed: poll tells which, and waits when it must.
+  return (async () => {
+    c.close(await finishConnect(started, timeoutMs, cancelled));
+    const pending = yieldIfDue();
+    if (pending) await pending;
+  })();
 }
 
 /** One connected socket of the FFI engine. */
@@ -247,7 +306,7 @@ export class FfiConn implements StreamConn {
     const c = libc();
     while (offset < payload.length) {
       const chunk = offset === 0 ? payload : payload.subarray(offset);
-      const n = Number(c.send(this.#fd, chunk, BigInt(chunk.length), LINUX.MSG_NOSIGNAL));
+      const n = c.send(this.#fd, chunk, lengthOf(chunk), LINUX.MSG_NOSIGNAL);
       if (n > 0) {
         offset += n;
         continue;
@@ -266,7 +325,7 @@ export class FfiConn implements StreamConn {
     let sliceEnd = 0;
     while (offset < buffer.length) {
       const chunk = offset === 0 ? buffer : buffer.subarray(offset);
-      const n = Number(c.recv(this.#fd, chunk, BigInt(chunk.length), flags));
+      const n = c.recv(this.#fd, chunk, lengthOf(chunk), flags);
       if (n > 0) {
         offset += n;
         continue;

@@ -47,7 +47,7 @@ export class FfiStream implements ByteStream {
     const c = libc();
     while (true) {
       if (this.#closed) throw new PeerClosedError("connection closed");
-      const n = Number(c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT));
+      const n = c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
       if (n > 0) return n;
       if (n === 0) {
         // A reset leaves the socket hung up; a plain end of stream does not.
@@ -66,8 +66,11 @@ export class FfiStream implements ByteStream {
     const c = libc();
     while (true) {
       if (this.#closed) throw new PeerClosedError("connection closed");
-      const n = Number(
-        c.send(this.#fd, bytes, BigInt(bytes.length), LINUX.MSG_DONTWAIT | LINUX.MSG_NOSIGNAL),
+      const n = c.send(
+        this.#fd,
+        bytes,
+        BigInt(bytes.length),
+        LINUX.MSG_DONTWAIT | LINUX.MSG_NOSIGNAL,
       );
       if (n > 0) return n;
       this.#throwIfBroken("send");

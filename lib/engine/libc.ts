@@ -49,8 +49,10 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  // ssize_t results read as i32: a bigint per call would cost more than the
+  // call, and lengths stay far below 2^31 (the low half of -1 is -1).
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   ppoll: { parameters: ["buffer", "u64", "buffer", "pointer"], result: "i32" },
   // Variadic in C; five word-sized arguments are passed like fixed ones.

@@ -59,16 +59,14 @@ function makePayloads(sizeBytes: number): Uint8Array[] {
   });
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  // Four bytes at a time where both are whole buffers (they are: made here).
-  const words = a.byteOffset === 0 && b.byteOffset === 0 ? a.length >> 2 : 0;
-  if (words > 0) {
-    const wa = new Uint32Array(a.buffer, 0, words);
-    const wb = new Uint32Array(b.buffer, 0, words);
-    for (let i = 0; i < words; i++) if (wa[i] !== wb[i]) return false;
-  }
-  for (let i = words << 2; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** A buffer made here (offset 0) seen four bytes at a time, for a quicker comparison. */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, 0, bytes.length >> 2);
+}
+
+function equalBytes(a: Uint8Array, aWords: Uint32Array, b: Uint8Array, bWords: Uint32Array) {
+  for (let i = 0; i < aWords.length; i++) if (aWords[i] !== bWords[i]) return false;
+  for (let i = aWords.length << 2; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -117,7 +115,9 @@ interface Prepared {
   id: number;
   conn: StreamConn;
   payloads: Uint8Array[];
+  payloadWords: Uint32Array[];
   received: Uint8Array;
+  receivedWords: Uint32Array;
 }
 
 type Recorder = (
@@ -145,17 +145,21 @@ async function prepare(
     return undefined;
   }
   liveConns.add(conn);
+  const payloads = makePayloads(job.sizeBytes);
+  const received = new Uint8Array(job.sizeBytes);
   const prepared: Prepared = {
     id,
     conn,
-    payloads: makePayloads(job.sizeBytes),
-    received: new Uint8Array(job.sizeBytes),
+    payloads,
+    payloadWords: payloads.map(wordsOf),
+    received,
+    receivedWords: wordsOf(received),
   };
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       const endTurn = await turns?.take();
       try {
-        await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
+        await roundTrip(job, prepared, i % prepared.payloads.length);
       } finally {
         endTurn?.();
       }
@@ -179,16 +183,17 @@ async function prepare(
 function roundTrip(
   job: LatencyJob,
   c: Prepared,
-  payload: Uint8Array,
+  /** Which of the connection's payloads to send. */
+  k: number,
   deadlinePerf = Infinity,
 ): void | Promise<void> {
-  const pending = c.conn.roundTrip(payload, c.received, job.timeoutMs, deadlinePerf);
-  if (pending) return pending.then(() => verify(job, c, payload));
-  verify(job, c, payload);
+  const pending = c.conn.roundTrip(c.payloads[k], c.received, job.timeoutMs, deadlinePerf);
+  if (pending) return pending.then(() => verify(job, c, k));
+  verify(job, c, k);
 }
 
-function verify(job: LatencyJob, c: Prepared, payload: Uint8Array): void {
-  if (job.verify && !equalBytes(payload, c.received)) {
+function verify(job: LatencyJob, c: Prepared, k: number): void {
+  if (job.verify && !equalBytes(c.payloads[k], c.payloadWords[k], c.received, c.receivedWords)) {
     throw new MismatchError("echo differs from the payload");
   }
 }
@@ -223,7 +228,7 @@ async function measure(
         break;
       }
       try {
-        const pending = roundTrip(job, c, pool[seq % pool.length], deadlinePerf);
+        const pending = roundTrip(job, c, seq % pool.length, deadlinePerf);
         if (pending) await pending;
       } catch (error) {
         endTurn?.();

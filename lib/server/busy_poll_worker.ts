@@ -31,12 +31,12 @@ self.onmessage = (event: MessageEvent<ToBusyPollWorker>) => {
   let spins = 0;
   // The echo is this loop; nothing else runs on this thread until it ends.
   spin: while (Atomics.load(stop, 0) === 0) {
-    const n = Number(c.recv(fd, buffer, length, LINUX.MSG_DONTWAIT));
+    const n = c.recv(fd, buffer, length, LINUX.MSG_DONTWAIT);
     if (n > 0) {
       let sent = 0;
       while (sent < n) {
         const chunk = sent === 0 ? buffer.subarray(0, n) : buffer.subarray(sent, n);
-        const m = Number(c.send(fd, chunk, BigInt(chunk.length), LINUX.MSG_NOSIGNAL));
+        const m = c.send(fd, chunk, BigInt(chunk.length), LINUX.MSG_NOSIGNAL);
         if (m > 0) {
           sent += m;
           continue;
