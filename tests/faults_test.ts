@@ -9,6 +9,7 @@ import {
   ENGINES,
   nodeEchoServer,
   readCsv,
+  ROOT_DIR,
   runCli,
   spawnCli,
   startServe,
@@ -269,3 +270,27 @@ function silentServer(): AsyncDisposable & { port: number } {
     },
   };
 }
+
+Deno.test({
+  name: "latency --engine ffi without --allow-ffi exits 2 with one line and starts nothing",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"],
+        ...["main.ts", "latency", "127.0.0.1:7", "--engine", "ffi"],
+      ],
+      cwd: ROOT_DIR,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, stderr);
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(
+      stderr,
+      /^netspeed: Option --engine "ffi" calls libc through FFI: run with --allow-ffi/,
+    );
+  },
+});

@@ -20,6 +20,7 @@ import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
 import { resolveOnce } from "./connect.ts";
 import { needsAddress } from "../engine/socket_engine.ts";
+import { assertFfiAllowed } from "../engine/libc.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../latency/options.ts";
 import {
   formatLatencySummary,
@@ -54,6 +55,7 @@ export async function latency(options: LatencyOptions): Promise<ExitCodeValue> {
 /** Like {@linkcode latency}, also returning the summary. */
 export async function runLatency(options: LatencyOptions): Promise<LatencyResult> {
   const engine = options.engine ?? "deno";
+  if (engine !== "deno") assertFfiAllowed(engine === "ffi" ? `--engine "ffi"` : "--busy-poll");
   // The floor is measured first, with the same engine and payload, so the run is not disturbed.
   const floor = options.calibrate ? await measureClientFloor(engine, options.sizeBytes) : undefined;
   // A fixed rate (or UDP, which is always paced) runs the open-loop workers.

@@ -6,6 +6,7 @@
  */
 import { ExitCode, type ExitCodeValue } from "../errors.ts";
 import { onInterrupt } from "../signals.ts";
+import { assertFfiAllowed } from "../engine/libc.ts";
 import { formatHostPort } from "../units.ts";
 import {
   BusyPollEcho,
@@ -15,6 +16,7 @@ import {
 
 /** Runs the busy-polling echo until a signal arrives; resolves with the exit code. */
 export async function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitCodeValue> {
+  assertFfiAllowed("--busy-poll");
   const echo = BusyPollEcho.start(options);
   console.log(
     `echo listening on ${

@@ -43,6 +43,8 @@ export const LINUX = Object.freeze({
   ECONNABORTED: 103,
 });
 
+import { UsageError } from "../errors.ts";
+
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -75,6 +77,19 @@ let bound: Libc | undefined;
 /** Whether this platform can run the FFI engine. */
 export function ffiSupported(): boolean {
   return Deno.build.os === "linux";
+}
+
+/**
+ * Throws a one-line usage error when this process may not load libraries:
+ * checked on the main thread before any Worker starts, so a missing
+ * `--allow-ffi` is not mistaken for a failed connection.
+ */
+export function assertFfiAllowed(option: string): void {
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    throw new UsageError(
+      `Option ${option} calls libc through FFI: run with --allow-ffi (the deno tasks and the compiled binary have it)`,
+    );
+  }
 }
 
 /** libc's socket calls, opened on first use in this thread (needs `--allow-ffi`). */
