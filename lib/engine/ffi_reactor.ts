@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { libc, LINUX } from "./libc.ts";
+import { libc, LINUX, lowerTimerSlack } from "./libc.ts";
 import { yieldNow } from "./thread_turns.ts";
 import { PeerClosedError } from "../net_io.ts";
 
@@ -19,7 +19,6 @@ import { PeerClosedError } from "../net_io.ts";
 export const SPIN_US = 50;
 /** Longest single block, so the runtime's own timers and messages get their turn. */
 const MAX_BLOCK_MS = 20;
-const PR_SET_TIMERSLACK = 29;
 
 interface Waiter {
   fd: number;
@@ -43,7 +42,7 @@ export class FfiReactor {
 
   constructor() {
     // Sleeps end within a µs of their time instead of the default 50 µs slack.
-    libc().prctl(PR_SET_TIMERSLACK, 1000n, 0n, 0n, 0n);
+    lowerTimerSlack();
   }
 
   /** Resolves when `fd` is readable (or hung up: the read that follows tells which). */

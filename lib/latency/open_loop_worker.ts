@@ -254,6 +254,8 @@ async function run(job: OpenLoopJob): Promise<void> {
   };
 
   const perWrite = Math.max(1, Math.floor(MAX_WRITE_BYTES / job.sizeBytes));
+  /** No reply is owed on any connection: the pacer may block the thread. */
+  const idle = () => connections.every((c) => c.nextReply >= c.nextSend);
 
   /**
    * Keeps one connection's appointments: waits for its next message to
@@ -273,6 +275,7 @@ async function run(job: OpenLoopJob): Promise<void> {
         await pace(
           startPerf + intendedOffsetMs(schedule, c.id, c.nextSend),
           () => lifecycle.stopping,
+          idle,
         );
         const now = performance.now();
         const elapsedMs = now - startPerf;

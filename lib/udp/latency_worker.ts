@@ -210,12 +210,17 @@ async function run(job: OpenLoopJob): Promise<void> {
       }
     };
 
+    /** Every socket's latest datagram is echoed: no echo is due now, the pacer may block. */
+    const idle = () =>
+      socks.every((s) => s.nextSend === 0 || s.tracker.echoedInTime(s.nextSend - 1));
+
     const sendLoop = async (s: Sock) => {
       const datagram = new Uint8Array(job.sizeBytes);
       while (!lifecycle.stopping && s.nextSend < s.count) {
         await waitUntil(
           startPerf + intendedOffsetMs(schedule, s.id, s.nextSend),
           () => lifecycle.stopping,
+          idle,
         );
         if (lifecycle.stopping) break;
         const now = performance.now();
