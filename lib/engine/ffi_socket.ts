@@ -134,38 +134,47 @@ function startConnect(ip: string, port: number): StartedConnect {
   return { fd, connected: false, hint: readErrno() };
 }
 
+/**
+ * One poll of up to `waitMs` on a connect in progress: true when
+ * established, false when still in progress; throws (and closes) when it failed.
+ */
+function settleConnect({ fd, hint }: StartedConnect, waitMs: number): boolean {
+  const revents = pollOne(fd, LINUX.POLLOUT, waitMs);
+  let error: number;
+  if (revents & (LINUX.POLLERR | LINUX.POLLHUP)) {
+    // A connect that failed at once left no pending error: fall back on its errno.
+    const pending = pendingError(fd);
+    error = pending !== 0 ? pending : CONNECT_ERRNOS.has(hint) ? hint : 0;
+  } else if (revents & LINUX.POLLOUT) {
+    error = pendingError(fd);
+    if (error === 0) return true;
+  } else {
+    return false;
+  }
+  libc().close(fd);
+  throw errorFromErrno(error, "connect");
+}
+
 /** Waits in poll, a slice at a time, until the connect is established or failed. */
 async function finishConnect(
-  { fd, hint }: StartedConnect,
+  started: StartedConnect,
   timeoutMs: number,
   cancelled: () => boolean,
 ): Promise<number> {
-  const c = libc();
   const startPerf = performance.now();
   const sliceMs = sliceOf(timeoutMs);
-  try {
-    while (true) {
-      const leftMs = timeoutMs - (performance.now() - startPerf);
-      const revents = pollOne(fd, LINUX.POLLOUT, Math.min(sliceMs, Math.max(0, leftMs)));
-      if (revents & (LINUX.POLLERR | LINUX.POLLHUP)) {
-        const error = pendingError(fd);
-        // A connect that failed at once left no pending error: fall back on its errno.
-        throw errorFromErrno(error !== 0 ? error : CONNECT_ERRNOS.has(hint) ? hint : 0, "connect");
-      }
-      if (revents & LINUX.POLLOUT) {
-        const error = pendingError(fd);
-        if (error !== 0) throw errorFromErrno(error, "connect");
-        return fd;
-      }
-      if (performance.now() - startPerf >= timeoutMs) {
-        throw new TimeoutError(`no answer within ${timeoutMs} ms`);
-      }
-      await yieldNow();
-      if (cancelled()) throw new TimeoutError("stopped");
+  while (true) {
+    const leftMs = timeoutMs - (performance.now() - startPerf);
+    if (settleConnect(started, Math.min(sliceMs, Math.max(0, leftMs)))) return started.fd;
+    if (performance.now() - startPerf >= timeoutMs || cancelled()) {
+      libc().close(started.fd);
+      throw new TimeoutError(cancelled() ? "stopped" : `no answer within ${timeoutMs} ms`);
     }
-  } catch (error) {
-    c.close(fd);
-    throw error;
+    await yieldNow();
+    if (cancelled()) {
+      libc().close(started.fd);
+      throw new TimeoutError("stopped");
+    }
   }
 }
 
@@ -225,7 +234,9 @@ export function openAndCloseFfi(
 ): void | Promise<void> {
   const c = libc();
   const started = startConnect(ip, port);
-  if (started.connected) {
+  // A non-blocking connect says "in progress" even on loopback; the first
+  // slice of poll is spent here, without a promise, and usually suffices.
+  if (started.connected || settleConnect(started, sliceOf(timeoutMs))) {
     c.close(started.fd);
     return yieldIfDue();
   }
