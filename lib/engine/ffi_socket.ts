@@ -146,8 +146,8 @@ function settleConnect({ fd, hint }: StartedConnect, waitMs: number): boolean {
     const pending = pendingError(fd);
     error = pending !== 0 ? pending : CONNECT_ERRNOS.has(hint) ? hint : 0;
   } else if (revents & LINUX.POLLOUT) {
-    error = pendingError(fd);
-    if (error === 0) return true;
+    // Writable with no error or hang-up: established (a failed connect sets POLLERR).
+    return true;
   } else {
     return false;
   }
