@@ -45,6 +45,8 @@ export class FfiStream implements ByteStream {
   /** Reads what is there (at least a byte), or null at the end of the stream. */
   async read(buffer: Uint8Array): Promise<number | null> {
     const c = libc();
+    // Nothing there after a wake-up means the socket has something to say (poll asks it).
+    let woken = false;
     while (true) {
       if (this.#closed) throw new PeerClosedError("connection closed");
       const n = c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
@@ -56,8 +58,9 @@ export class FfiStream implements ByteStream {
         }
         return null;
       }
-      this.#throwIfBroken("recv");
+      if (woken) this.#throwIfBroken("recv");
       await this.#reactor.readable(this.#fd);
+      woken = true;
     }
   }
 
