@@ -227,9 +227,14 @@ async function measure(
         endTurn?.();
         break;
       }
+      let rttUs = NaN;
       try {
-        const pending = roundTrip(job, c, seq % pool.length, deadlinePerf);
+        const k = seq % pool.length;
+        const pending = c.conn.roundTrip(pool[k], c.received, job.timeoutMs, deadlinePerf);
         if (pending) await pending;
+        // The clock stops when the echo is in; comparing it is not part of the round trip.
+        rttUs = (performance.now() - t0) * 1000;
+        verify(job, c, k);
       } catch (error) {
         endTurn?.();
         // A round trip cut short by Ctrl-C or the end of the run is neither a success nor a failure.
@@ -238,7 +243,6 @@ async function measure(
         }
         return;
       }
-      const rttUs = (performance.now() - t0) * 1000;
       endTurn?.();
       recordUs(histogram, rttUs);
       record(c.id, seq, performance.timeOrigin + t0, rttUs, job.sizeBytes, 0);
