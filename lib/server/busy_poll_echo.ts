@@ -141,7 +141,9 @@ export class BusyPollEcho {
 
 /** The line `serve` prints when the busy-polling echo stops. */
 export function formatBusyPollTotals(t: BusyPollTotals): string {
-  return `echo (busy-poll): ${formatCount(t.connections)} connections, ${
-    formatCount(t.refused)
-  } refused (no thread free to spin), ${formatCount(t.bytesEchoed)} bytes echoed`;
+  return `echo (busy-poll): ${formatCount(t.connections)} connection${
+    t.connections === 1 ? "" : "s"
+  }, ${formatCount(t.refused)} refused (no thread free to spin), ${
+    formatCount(t.bytesEchoed)
+  } bytes echoed`;
 }
