@@ -62,7 +62,8 @@ export async function waitUntil(
     slackChecked = true;
     if (lowerTimerSlack()) blockMarginMs = 0.1;
   }
-  waiting.push(targetPerfMs);
+  // Only senders that may block take part (every sender of a Worker passes `idle`, or none does).
+  if (idle) waiting.push(targetPerfMs);
   try {
     // At least one turn even when the moment has passed, so a sender that is
     // behind still lets replies in between its writes.
@@ -74,6 +75,6 @@ export async function waitUntil(
       await nextTurn();
     } while (performance.now() < targetPerfMs && !cancelled());
   } finally {
-    waiting.splice(waiting.indexOf(targetPerfMs), 1);
+    if (idle) waiting.splice(waiting.indexOf(targetPerfMs), 1);
   }
 }
