@@ -21,6 +21,25 @@ export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/**
+ * Thrown for a round trip still waiting when the measured phase ended: it
+ * is neither a success nor a failure, and is not recorded.
+ */
+export class PastDeadlineError extends Error {
+  override name = "PastDeadlineError";
+}
+
+/** A failure a socket reported to the FFI engine, already named as CSV files name it. */
+export class SocketError extends Error {
+  override name = "SocketError";
+  /** The kind of failure. */
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
 /** Opens a TCP connection with TCP_NODELAY, giving up after `timeoutMs`. */
 export async function connectTcp(
   host: string,
@@ -39,13 +58,19 @@ export async function connectTcp(
 }
 
 /** Writes all of `bytes` (a stream write may take fewer). */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+export async function writeAll(
+  conn: Pick<Deno.Conn, "write">,
+  bytes: Uint8Array,
+): Promise<void> {
   let offset = await conn.write(bytes);
   while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
 }
 
 /** Fills `buffer` completely (a stream read may return less). */
-export async function readExactly(conn: Deno.Conn, buffer: Uint8Array): Promise<void> {
+export async function readExactly(
+  conn: Pick<Deno.Conn, "read">,
+  buffer: Uint8Array,
+): Promise<void> {
   let filled = 0;
   while (filled < buffer.length) {
     const n = await conn.read(filled === 0 ? buffer : buffer.subarray(filled));
@@ -57,6 +82,7 @@ export async function readExactly(conn: Deno.Conn, buffer: Uint8Array): Promise<
 /** Names the failure as CSV files and summaries count it. */
 export function classifyError(error: unknown): ErrorKind {
   if (error instanceof TimeoutError) return "timeout";
+  if (error instanceof SocketError) return error.kind;
   if (error instanceof MismatchError) return "mismatch";
   if (error instanceof PeerClosedError) return "closed";
   if (error instanceof Deno.errors.ConnectionRefused) return "refused";

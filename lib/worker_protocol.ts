@@ -12,6 +12,7 @@ import type {
   TcpServicesOptions,
 } from "./server/tcp_services.ts";
 import type { IntervalSchedule } from "./throughput/schedule.ts";
+import type { EngineName } from "./engine/socket_engine.ts";
 
 /** Why an attempt failed; "" means it succeeded. The index is the wire code. */
 export const ERROR_KINDS = [
@@ -53,6 +54,8 @@ export interface LatencyJob {
   verify: boolean;
   /** Origin of `start_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** How the Worker drives its sockets (the FFI engines want `host` as an IP address). */
+  engine: EngineName;
 }
 
 /** Samples of one worker, column by column; `length` entries are valid. */
@@ -189,6 +192,8 @@ export interface ConnectJob {
   tls: { caCerts: string[] } | null;
   /** Origin of `start_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** How the Worker opens its connections ("deno" for TLS). */
+  engine: EngineName;
 }
 
 /** Connection attempts of one worker, column by column; `length` entries are valid. */
@@ -251,6 +256,8 @@ export interface OpenLoopJob {
   verify: boolean;
   /** Origin of `start_us` and `intended_us`, on the clock shared by all threads. */
   runStartEpochMs: number;
+  /** TCP: "deno" or "ffi" (the FFI engine's reactor sleeps between sends instead of spinning). */
+  engine: EngineName;
 }
 
 /**
@@ -311,5 +318,27 @@ export type FromOpenLoopWorker =
     lastSendMs: number | null;
     /** UDP only: per-socket counts. */
     udp: UdpSocketCounts[] | null;
+    /**
+     * Encoded HDR histogram of how late each message left after its
+     * intended time (ns): the pacer's error, part of the result's validity.
+     */
+    sendLateness?: string;
   }
   | { type: "error"; workerId: number; message: string };
+
+/** Main thread → a connection's Worker of `serve --busy-poll`. */
+export interface ToBusyPollWorker {
+  type: "start";
+  /** The accepted connection's descriptor (descriptors are the process's, not the thread's). */
+  fd: number;
+  /** Element 0 turns 1 when the server stops. */
+  stop: Int32Array;
+  /** Bytes read at most per call. */
+  bufferBytes: number;
+}
+
+/** A connection's Worker of `serve --busy-poll` → main thread, once, when it closed. */
+export interface FromBusyPollWorker {
+  type: "closed";
+  bytesEchoed: number;
+}

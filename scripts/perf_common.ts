@@ -90,5 +90,20 @@ export const NETSPEED = [
   "--allow-write",
   "--allow-sys",
   "--allow-env",
+  "--allow-ffi",
   new URL("../main.ts", import.meta.url).pathname,
 ];
+
+/**
+ * Builds `scripts/<name>.c` with the C compiler into `dir`; resolves with
+ * the binary's path, or undefined when there is no C compiler.
+ */
+export async function buildCProgram(name: string, dir: string): Promise<string | undefined> {
+  const compiler = (await have("cc")) ? "cc" : (await have("gcc")) ? "gcc" : undefined;
+  if (!compiler) return undefined;
+  const binary = `${dir}/${name}`;
+  const source = new URL(`./${name}.c`, import.meta.url).pathname;
+  const out = await run(compiler, ["-O2", "-o", binary, source]);
+  if (out.code !== 0) throw new Error(`Cannot build ${source}: ${out.stderr}`);
+  return binary;
+}

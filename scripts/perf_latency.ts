@@ -1,41 +1,69 @@
 /**
- * Latency benchmark (`deno task perf`): netspeed's single-connection p50
- * round-trip time and round trips per second on loopback, against
- * `sockperf ping-pong` (client and server in C) measured in the same run.
- * sockperf prints half the round trip; we double it so both are full RTTs.
+ * Latency benchmark (`deno task perf`): every row of issue 10's table, on
+ * loopback, 1 connection, 1 KiB, against `sockperf ping-pong` measured in
+ * the same run (sockperf prints half the round trip; we double it).
  *
- * Also measured, to tell the tool's cost from the runtime's: netspeed's
- * client against a C echo server (socat), and the bare minimum Deno
- * ping-pong loop (no workers, no CSV, no histogram) against the same.
+ * Rows: sockperf, a C blocking client and a C busy-poll client
+ * (scripts/echo_baseline.c, built with the C compiler), netspeed's
+ * engines (default, `--engine ffi`, `--busy-poll`), against sockperf's
+ * server, a C epoll echo, a C busy-poll echo, `netspeed serve` and
+ * `netspeed serve --busy-poll`. Each row runs unpinned and, where it makes
+ * sense, with every process pinned to one core (`taskset -c 0`; busy-poll
+ * rows are not pinned: two spinners on one core measure the scheduler).
+ * Rounds are interleaved; each figure is the median of the rounds.
  *
- * Usage: deno task perf [--runs 5] [--seconds 3]
+ * Then connection set-up: `connect --engine ffi` and the default engine
+ * against a C accept loop, beside a C blocking connect loop
+ * (scripts/connect_baseline.c).
+ *
+ * Usage: deno task perf [--runs 5] [--seconds 3] [--connections 10000]
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { background, freePort, have, median, NETSPEED, run, waitForPort } from "./perf_common.ts";
+import {
+  background,
+  buildCProgram,
+  freePort,
+  have,
+  median,
+  NETSPEED,
+  run,
+  waitForPort,
+} from "./perf_common.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { runs: { type: "string", default: "5" }, seconds: { type: "string", default: "3" } },
+  options: {
+    runs: { type: "string", default: "5" },
+    seconds: { type: "string", default: "3" },
+    connections: { type: "string", default: "10000" },
+  },
 });
 const runs = Number(values.runs);
 const seconds = Number(values.seconds);
+const connections = Number(values.connections);
 
 interface Measure {
   p50Us: number;
   perSec: number;
 }
 
-async function netspeedClient(port: number): Promise<Measure> {
+/** A command, pinned to core 0 when asked. */
+function command(pinned: boolean, program: string, args: string[]): [string, string[]] {
+  return pinned ? ["taskset", ["-c", "0", program, ...args]] : [program, args];
+}
+
+async function netspeedClient(port: number, flags: string[], pinned: boolean): Promise<Measure> {
   const json = await Deno.makeTempFile({ suffix: ".json" });
   try {
-    const out = await run(Deno.execPath(), [
+    const [program, args] = command(pinned, Deno.execPath(), [
       ...NETSPEED,
       "latency",
       `127.0.0.1:${port}`,
-      ...["-d", `${seconds}s`, "--warmup", "1000", "--json", json, "--no-progress"],
+      ...["-d", `${seconds}s`, "--warmup", "1000", "--json", json, "--no-progress", ...flags],
     ]);
+    const out = await run(program, args);
     if (out.code !== 0) throw new Error(`netspeed latency failed: ${out.stderr}`);
     const summary = JSON.parse(await Deno.readTextFile(json));
     return { p50Us: summary.rtt.p50Us, perSec: summary.roundTripsPerSec };
@@ -44,12 +72,27 @@ async function netspeedClient(port: number): Promise<Measure> {
   }
 }
 
-async function sockperf(port: number): Promise<Measure> {
-  const out = await run("sockperf", [
+async function cClient(binary: string, port: number, busy: boolean, pinned: boolean) {
+  const [program, args] = command(pinned, binary, [
+    "client",
+    String(port),
+    String(seconds),
+    "1024",
+    ...(busy ? ["busy"] : []),
+  ]);
+  const out = await run(program, args);
+  if (out.code !== 0) throw new Error(`echo_baseline client failed: ${out.stderr}`);
+  const result = JSON.parse(out.stdout);
+  return { p50Us: result.p50Us, perSec: result.perSec };
+}
+
+async function sockperf(port: number, pinned: boolean): Promise<Measure> {
+  const [program, args] = command(pinned, "sockperf", [
     "ping-pong",
     "--tcp",
     ...["-i", "127.0.0.1", "-p", String(port), "-m", "1024", "-t", String(seconds)],
   ]);
+  const out = await run(program, args);
   const text = out.stdout + out.stderr;
   const halfP50 = /percentile 50\.000 =\s+([\d.]+)/.exec(text);
   const valid = /\[Valid Duration\] RunTime=([\d.]+) sec; SentMessages=\d+; ReceivedMessages=(\d+)/
@@ -58,123 +101,275 @@ async function sockperf(port: number): Promise<Measure> {
   return { p50Us: 2 * Number(halfP50[1]), perSec: Number(valid[2]) / Number(valid[1]) };
 }
 
-/** The least a Deno client can do per round trip: the runtime's floor. */
-const FLOOR = `
-const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(Deno.args[0]) });
-conn.setNoDelay(true);
-const p = crypto.getRandomValues(new Uint8Array(1024)), r = new Uint8Array(1024);
-const t = []; const end = performance.now() + Number(Deno.args[1]) * 1000;
-while (performance.now() < end) {
-  const t0 = performance.now();
-  for (let w = 0; w < 1024;) w += await conn.write(p.subarray(w));
-  for (let g = 0; g < 1024;) g += await conn.read(r.subarray(g));
-  t.push(performance.now() - t0);
-}
-t.sort((a, b) => a - b);
-console.log(JSON.stringify({ p50Us: t[t.length >> 1] * 1000, perSec: t.length / Number(Deno.args[1]) }));
-`;
-
-async function denoFloor(port: number): Promise<Measure> {
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(file, FLOOR);
-    const out = await run(Deno.execPath(), [
-      "run",
-      "--allow-net",
-      file,
-      String(port),
-      String(seconds),
-    ]);
-    return JSON.parse(out.stdout);
-  } finally {
-    await Deno.remove(file);
-  }
-}
-
-const results: Record<string, Measure[]> = {};
-const add = (name: string, m: Measure) => (results[name] ??= []).push(m);
-
 const hasSockperf = await have("sockperf");
-const hasSocat = await have("socat");
-if (!hasSockperf) {
-  console.log("sockperf is not installed (apt-get install sockperf): no peer to compare with");
+const hasTaskset = await have("taskset");
+if (!hasSockperf) console.log("sockperf is not installed: no peer to compare with");
+if (!hasTaskset) console.log("taskset is not installed: skipping the pinned rows");
+const buildDir = await Deno.makeTempDir({ prefix: "netspeed-perf-" });
+const echoBinary = await buildCProgram("echo_baseline", buildDir);
+const connectBinary = await buildCProgram("connect_baseline", buildDir);
+if (!echoBinary) console.log("No C compiler (cc, gcc): skipping the C rows");
+
+/** The servers of one mode (pinned or not), each on its own free port. */
+interface Servers {
+  sockperf?: number;
+  cEpoll?: number;
+  cBusy?: number;
+  netspeed: number;
+  netspeedBusy?: number;
 }
-if (!hasSocat) console.log("socat is not installed: skipping the C echo server");
 
-const ownPort = freePort();
-await using _own = background(Deno.execPath(), [
-  ...NETSPEED,
-  "serve",
-  "--port",
-  String(ownPort),
-  "--no-discard",
-  "--no-chargen",
-]);
-const sockperfPort = freePort();
-await using _sockperf = hasSockperf
-  ? background("sockperf", ["server", "--tcp", "-i", "127.0.0.1", "-p", String(sockperfPort)])
-  : { async [Symbol.asyncDispose]() {} };
-const socatPort = freePort();
-await using _socat = hasSocat
-  ? background("socat", [`TCP-LISTEN:${socatPort},bind=127.0.0.1,reuseaddr,fork,nodelay`, "PIPE"])
-  : { async [Symbol.asyncDispose]() {} };
-await waitForPort(ownPort);
-if (hasSockperf) await new Promise((resolve) => setTimeout(resolve, 500));
-if (hasSocat) await waitForPort(socatPort);
-
-console.log(
-  `Loopback, 1 connection, 1024-byte payload, ${seconds} s per measurement, ${runs} runs (interleaved)\n`,
-);
-for (let i = 0; i < runs; i++) {
-  if (hasSockperf) add("sockperf client -> sockperf server", await sockperf(sockperfPort));
-  add("netspeed client -> netspeed server", await netspeedClient(ownPort));
-  if (hasSocat) {
-    add("netspeed client -> socat (C) echo", await netspeedClient(socatPort));
-    add("bare Deno loop -> socat (C) echo", await denoFloor(socatPort));
+const stack = new AsyncDisposableStack();
+async function startServers(pinned: boolean): Promise<Servers> {
+  const start = async (program: string, args: string[], wait = true) => {
+    const port = freePort();
+    const [p, a] = command(pinned, program, args.map((x) => x.replace("PORT", String(port))));
+    stack.use(background(p, a));
+    if (wait) await waitForPort(port);
+    return port;
+  };
+  const servers: Servers = {
+    netspeed: await start(Deno.execPath(), [
+      ...NETSPEED,
+      ...["serve", "--port", "PORT", "--no-discard", "--no-chargen"],
+    ]),
+  };
+  if (hasSockperf) {
+    // sockperf's server does not like a probe connection; give it a moment instead.
+    servers.sockperf = await start("sockperf", [
+      ...["server", "--tcp", "-i", "127.0.0.1", "-p", "PORT"],
+    ], false);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  console.log(`run ${i + 1}/${runs} done`);
+  if (echoBinary) servers.cEpoll = await start(echoBinary, ["epoll", "PORT"]);
+  if (!pinned) {
+    // The busy-poll echoes serve one connection at a time: no probe, a moment instead.
+    if (echoBinary) servers.cBusy = await start(echoBinary, ["busy", "PORT"], false);
+    servers.netspeedBusy = await start(Deno.execPath(), [
+      ...NETSPEED,
+      ...["serve", "--busy-poll", "--busy-poll-threads", "1", "--port", "PORT"],
+    ], false);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return servers;
 }
 
-const rows = Object.entries(results).map(([name, ms]) => ({
-  name,
-  p50Us: median(ms.map((m) => m.p50Us)),
-  perSec: median(ms.map((m) => m.perSec)),
-}));
-console.log("\nmedians of the runs (RTT = full round trip)");
-const width = Math.max(...rows.map((r) => r.name.length));
-console.log(`${"".padEnd(width)}  ${"p50 RTT µs".padStart(10)}  ${"round trips/s".padStart(13)}`);
-for (const r of rows) {
+interface Row {
+  name: string;
+  measure(s: Servers, pinned: boolean): Promise<Measure> | undefined;
+  /** Not run pinned: two spinners on one core would measure the scheduler. */
+  unpinnedOnly?: boolean;
+}
+
+const ROWS: Row[] = [
+  {
+    name: "sockperf -> sockperf server",
+    measure: (s, p) => s.sockperf ? sockperf(s.sockperf, p) : undefined,
+  },
+  {
+    name: "C blocking client -> C epoll echo",
+    measure: (s, p) => echoBinary && s.cEpoll ? cClient(echoBinary, s.cEpoll, false, p) : undefined,
+  },
+  {
+    name: "netspeed latency -> netspeed serve",
+    measure: (s, p) => netspeedClient(s.netspeed, [], p),
+  },
+  {
+    name: "netspeed latency -> C epoll echo",
+    measure: (s, p) => s.cEpoll ? netspeedClient(s.cEpoll, [], p) : undefined,
+  },
+  {
+    name: "C blocking client -> netspeed serve",
+    measure: (s, p) => echoBinary ? cClient(echoBinary, s.netspeed, false, p) : undefined,
+  },
+  {
+    name: "netspeed --engine ffi -> C epoll echo",
+    measure: (s, p) => s.cEpoll ? netspeedClient(s.cEpoll, ["--engine", "ffi"], p) : undefined,
+  },
+  {
+    name: "netspeed --engine ffi -> netspeed serve",
+    measure: (s, p) => netspeedClient(s.netspeed, ["--engine", "ffi"], p),
+  },
+  {
+    name: "netspeed --busy-poll -> C epoll echo",
+    measure: (s, p) => s.cEpoll ? netspeedClient(s.cEpoll, ["--busy-poll"], p) : undefined,
+    unpinnedOnly: true,
+  },
+  {
+    name: "C busy-poll client -> C busy-poll echo",
+    measure: (s, p) => echoBinary && s.cBusy ? cClient(echoBinary, s.cBusy, true, p) : undefined,
+    unpinnedOnly: true,
+  },
+  {
+    name: "netspeed --busy-poll -> serve --busy-poll",
+    measure: (s, p) =>
+      s.netspeedBusy ? netspeedClient(s.netspeedBusy, ["--busy-poll"], p) : undefined,
+    unpinnedOnly: true,
+  },
+];
+
+type Table = Map<string, Measure[]>;
+
+async function measureMode(pinned: boolean): Promise<Table> {
+  const servers = await startServers(pinned);
+  const table: Table = new Map();
+  for (let round = 0; round < runs; round++) {
+    for (const row of ROWS) {
+      if (pinned && row.unpinnedOnly) continue;
+      const pending = row.measure(servers, pinned);
+      if (!pending) continue;
+      try {
+        const m = await pending;
+        table.set(row.name, [...(table.get(row.name) ?? []), m]);
+      } catch (error) {
+        console.log(`  ${row.name}: ${(error as Error).message.split("\n")[0]}`);
+      }
+    }
+    console.log(`${pinned ? "pinned" : "unpinned"}: round ${round + 1}/${runs} done`);
+  }
+  return table;
+}
+
+function printTable(title: string, table: Table): Map<string, Measure> {
+  const medians = new Map(
+    [...table].map(([name, ms]) => [name, {
+      p50Us: median(ms.map((m) => m.p50Us)),
+      perSec: median(ms.map((m) => m.perSec)),
+    }]),
+  );
+  const peer = medians.get("sockperf -> sockperf server");
+  const width = Math.max(...[...medians.keys()].map((n) => n.length));
+  console.log(`\n${title} (medians of ${runs} interleaved rounds of ${seconds} s)`);
   console.log(
-    `${r.name.padEnd(width)}  ${r.p50Us.toFixed(1).padStart(10)}  ${
-      r.perSec.toFixed(0).padStart(13)
+    `| ${
+      "client -> server".padEnd(width)
+    } | p50 RTT µs | round trips/s | p50 / sockperf's | rate / sockperf's |`,
+  );
+  console.log(`|${"-".repeat(width + 2)}|---:|---:|---:|---:|`);
+  for (const [name, m] of medians) {
+    const ratio = (a: number, b: number | undefined) => b ? (a / b).toFixed(2) : "-";
+    console.log(
+      `| ${name.padEnd(width)} | ${m.p50Us.toFixed(1)} | ${m.perSec.toFixed(0)} | ${
+        ratio(m.p50Us, peer?.p50Us)
+      } | ${ratio(m.perSec, peer?.perSec)} |`,
+    );
+  }
+  return medians;
+}
+
+function goal(label: string, value: number | undefined, target: number, atMost: boolean): void {
+  if (value === undefined || !Number.isFinite(value)) return console.log(`${label}: not measured`);
+  const met = atMost ? value <= target : value >= target;
+  console.log(
+    `${label}: ${value.toFixed(2)}x (goal ${atMost ? "<=" : ">="} ${target.toFixed(2)}) ${
+      met ? "met" : "NOT met"
     }`,
   );
 }
-const get = (name: string) => rows.find((r) => r.name === name);
-const peer = get("sockperf client -> sockperf server");
-const own = get("netspeed client -> netspeed server");
-const socat = get("netspeed client -> socat (C) echo");
-const floor = get("bare Deno loop -> socat (C) echo");
-console.log("");
-if (peer && own) {
-  const rttRatio = own.p50Us / peer.p50Us;
-  const rateRatio = own.perSec / peer.perSec;
+
+async function connectRates(): Promise<void> {
+  if (!connectBinary) return;
+  const port = freePort();
+  stack.use(background(connectBinary, ["serve", String(port)]));
+  await waitForPort(port);
+  const rates: Record<string, number[]> = {};
+  const add = (name: string, perSec: number) => (rates[name] ??= []).push(perSec);
+  const netspeedConnect = async (engine: string) => {
+    const json = await Deno.makeTempFile({ suffix: ".json" });
+    try {
+      const out = await run(Deno.execPath(), [
+        ...NETSPEED,
+        "connect",
+        `127.0.0.1:${port}`,
+        ...["-n", String(connections), "--engine", engine, "--json", json, "--no-progress"],
+      ]);
+      if (out.code !== 0) throw new Error(`netspeed connect failed: ${out.stderr}`);
+      return JSON.parse(await Deno.readTextFile(json)).connectionsPerSec as number;
+    } finally {
+      await Deno.remove(json);
+    }
+  };
+  for (let round = 0; round < runs; round++) {
+    const c = await run(connectBinary, [String(port), String(connections)]);
+    add("C blocking connect loop", JSON.parse(c.stdout).perSec);
+    add("netspeed connect --engine ffi", await netspeedConnect("ffi"));
+    add("netspeed connect (default engine)", await netspeedConnect("deno"));
+    console.log(`connect: round ${round + 1}/${runs} done`);
+  }
+  const c = median(rates["C blocking connect loop"]);
   console.log(
-    `p50 RTT, netspeed / sockperf:     ${rttRatio.toFixed(2)}x (target <= 1.10) ${
-      rttRatio <= 1.1 ? "met" : "NOT met"
-    }`,
+    `\nConnection set-up against a C accept loop, ${connections} connections per run, medians of ${runs} interleaved rounds`,
   );
-  console.log(
-    `rate,    netspeed / sockperf:     ${rateRatio.toFixed(2)}x (target >= 0.85) ${
-      rateRatio >= 0.85 ? "met" : "NOT met"
-    }`,
+  console.log("| client | connections/s | / C loop |");
+  console.log("|---|---:|---:|");
+  for (const [name, values] of Object.entries(rates)) {
+    const m = median(values);
+    console.log(`| ${name} | ${m.toFixed(0)} | ${(m / c).toFixed(2)} |`);
+  }
+  goal(
+    "connect --engine ffi / C loop",
+    median(rates["netspeed connect --engine ffi"]) / c,
+    0.8,
+    false,
   );
 }
-if (socat && floor) {
-  console.log(
-    `p50 RTT, netspeed / bare Deno:    ${
-      (socat.p50Us / floor.p50Us).toFixed(2)
-    }x (the tool's own cost over the runtime's)`,
+
+try {
+  console.log(`Loopback, 1 connection, 1024-byte payload, ${runs} interleaved rounds\n`);
+  const unpinned = printTable("Unpinned", await measureMode(false));
+  const pinned = hasTaskset
+    ? printTable("Every process pinned to core 0", await measureMode(true))
+    : new Map();
+  const r = (table: Map<string, Measure>, name: string, key: keyof Measure) => {
+    const peer = table.get("sockperf -> sockperf server");
+    const row = table.get(name);
+    return peer && row ? row[key] / peer[key] : undefined;
+  };
+  console.log("\nGoals (issue 10)");
+  goal(
+    "ffi -> C echo, p50 / sockperf's (unpinned)",
+    r(unpinned, "netspeed --engine ffi -> C epoll echo", "p50Us"),
+    1,
+    true,
   );
-  console.log(`rate,    netspeed / bare Deno:    ${(socat.perSec / floor.perSec).toFixed(2)}x`);
+  goal(
+    "ffi -> C echo, rate / sockperf's (unpinned)",
+    r(unpinned, "netspeed --engine ffi -> C epoll echo", "perSec"),
+    1,
+    false,
+  );
+  goal(
+    "ffi -> C echo, p50 / sockperf's (pinned)",
+    r(pinned, "netspeed --engine ffi -> C epoll echo", "p50Us"),
+    1.1,
+    true,
+  );
+  goal(
+    "busy-poll -> C epoll echo, p50 / sockperf's",
+    r(unpinned, "netspeed --busy-poll -> C epoll echo", "p50Us"),
+    0.4,
+    true,
+  );
+  goal(
+    "busy-poll -> serve --busy-poll, p50 / sockperf's",
+    r(unpinned, "netspeed --busy-poll -> serve --busy-poll", "p50Us"),
+    0.15,
+    true,
+  );
+  goal(
+    "default engine -> netspeed serve, p50 / sockperf's",
+    r(unpinned, "netspeed latency -> netspeed serve", "p50Us"),
+    1.05,
+    true,
+  );
+  goal(
+    "default engine -> C echo, p50 / sockperf's",
+    r(unpinned, "netspeed latency -> C epoll echo", "p50Us"),
+    1.03,
+    true,
+  );
+  await connectRates();
+} finally {
+  await stack.disposeAsync();
+  await Deno.remove(buildDir, { recursive: true });
 }

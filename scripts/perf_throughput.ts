@@ -16,8 +16,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { background, freePort, have, median, NETSPEED, run, waitForPort } from "./perf_common.ts";
+import {
+  background,
+  buildCProgram,
+  freePort,
+  have,
+  median,
+  NETSPEED,
+  run,
+  waitForPort,
+} from "./perf_common.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -104,14 +112,8 @@ async function netspeedConnect(port: number): Promise<ConnectMeasure> {
 }
 
 /** Builds scripts/connect_baseline.c into a temporary folder; undefined without a C compiler. */
-async function buildConnectBaseline(dir: string): Promise<string | undefined> {
-  const compiler = (await have("cc")) ? "cc" : (await have("gcc")) ? "gcc" : undefined;
-  if (!compiler) return undefined;
-  const binary = join(dir, "connect_baseline");
-  const source = new URL("./connect_baseline.c", import.meta.url).pathname;
-  const out = await run(compiler, ["-O2", "-o", binary, source]);
-  if (out.code !== 0) throw new Error(`Cannot build ${source}: ${out.stderr}`);
-  return binary;
+function buildConnectBaseline(dir: string): Promise<string | undefined> {
+  return buildCProgram("connect_baseline", dir);
 }
 
 async function cConnect(binary: string, port: number): Promise<ConnectMeasure> {

@@ -3,6 +3,7 @@ import { UsageError } from "../lib/errors.ts";
 import { parseCommandLine } from "../lib/cli/program.ts";
 import { type LatencyFlags, parseLatencyFlags } from "../lib/cli/latency.ts";
 import { parseServeFlags, type ServeFlags } from "../lib/cli/serve.ts";
+import { parseEngineFlags } from "../lib/cli/engine.ts";
 
 const LATENCY_FLAGS: LatencyFlags = {
   workers: "1",
@@ -109,4 +110,22 @@ for (const [args, expected] of BAD_INPUT) {
 Deno.test("parseCommandLine() returns an invocation without running it", async () => {
   const invocation = await parseCommandLine(["latency", "127.0.0.1:7", "-n", "3"]);
   assert.equal(invocation?.command, "latency");
+});
+
+Deno.test("parseEngineFlags() picks the engine, refuses unknown ones and non-Linux FFI", () => {
+  assert.equal(parseEngineFlags(undefined, false, "linux"), "deno");
+  assert.equal(parseEngineFlags("ffi", false, "linux"), "ffi");
+  assert.equal(parseEngineFlags(undefined, true, "linux"), "busy-poll");
+  assert.equal(parseEngineFlags("ffi", true, "linux"), "busy-poll");
+  assert.equal(parseEngineFlags("deno", false, "darwin"), "deno");
+  assert.throws(() => parseEngineFlags("nonsense", false, "linux"), /Invalid --engine "nonsense"/);
+  assert.throws(() => parseEngineFlags("deno", true, "linux"), /--busy-poll needs the FFI engine/);
+  assert.throws(
+    () => parseEngineFlags("ffi", false, "darwin"),
+    /Option --engine "ffi" runs on Linux only, not on "darwin"/,
+  );
+  assert.throws(
+    () => parseEngineFlags(undefined, true, "windows"),
+    /--busy-poll runs on Linux only/,
+  );
 });

@@ -51,7 +51,9 @@ Deno.test("planConnectWorkers() connects to the resolved address and verifies TL
     timeoutMs: 5000,
     tls: { caCerts: ["PEM"] },
     runStartEpochMs: 1234,
+    engine: "deno",
   });
+  assert.equal(planConnectWorkers({ ...OPTIONS, engine: "ffi" }, "::1", [], 0)[0].engine, "ffi");
   assert.equal(plannedAttempts(OPTIONS), 20);
   assert.equal(plannedAttempts({ ...OPTIONS, count: undefined, durationMs: 1000 }), undefined);
   assert.equal(planConnectWorkers({ ...OPTIONS, tls: false }, "::1", [], 0)[0].tls, null);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { nearestRank, readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
+import { ENGINES, nearestRank, readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
 
 /** A port with nothing listening: bind one, note it, close it. */
 function closedPort(): number {
@@ -22,63 +22,68 @@ function acceptedConnections(stdout: string, service: string): number {
   return Number(line.trim().split(/\s+/)[1].replaceAll(",", ""));
 }
 
-Deno.test("connect writes one row per attempt, and the server accepted exactly that many", async () => {
-  await using dir = await tempDir();
-  const server = await startServe();
-  const csvPath = join(dir.path, "conn.csv");
-  const jsonPath = join(dir.path, "conn.json");
-  let result;
-  let served;
-  try {
-    result = await runCli([
-      "connect",
-      `127.0.0.1:${server.port}`,
-      ...["-w", "2", "-n", "300", "--csv", csvPath, "--json", jsonPath],
-    ]);
-  } finally {
-    // Established connections may still wait in the accept queue of a
-    // busy server; give it a moment to take them before it stops and counts.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    served = await server.stop("SIGTERM");
-  }
-  assert.equal(result.code, 0, result.stderr);
-  const rows = await readCsv(csvPath);
-  assert.deepEqual(Object.keys(rows[0]), ["worker", "seq", "start_us", "connect_us", "error"]);
-  assert.equal(rows.length, 600);
-  assert.ok(rows.every((r) => r.error === "" && Number(r.connect_us) > 0));
-  for (const worker of ["0", "1"]) {
-    const seqs = rows.filter((r) => r.worker === worker).map((r) => Number(r.seq));
-    assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i));
-    // One connection at a time per worker: each starts after the previous one began.
-    const starts = rows.filter((r) => r.worker === worker).map((r) => Number(r.start_us));
-    assert.ok(starts.every((s, i) => i === 0 || s > starts[i - 1]));
-  }
-  assert.equal(acceptedConnections(served.stdout, "echo"), 600);
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`connect --engine ${engine} writes one row per attempt, and the server accepted exactly that many`, async () => {
+    await using dir = await tempDir();
+    const server = await startServe();
+    const csvPath = join(dir.path, "conn.csv");
+    const jsonPath = join(dir.path, "conn.json");
+    let result;
+    let served;
+    try {
+      result = await runCli([
+        "connect",
+        `127.0.0.1:${server.port}`,
+        ...["-w", "2", "-n", "300", "--csv", csvPath, "--json", jsonPath],
+        ...engineArgs,
+      ]);
+    } finally {
+      // Established connections may still wait in the accept queue of a
+      // busy server; give it a moment to take them before it stops and counts.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      served = await server.stop("SIGTERM");
+    }
+    assert.equal(result.code, 0, result.stderr);
+    const rows = await readCsv(csvPath);
+    assert.deepEqual(Object.keys(rows[0]), ["worker", "seq", "start_us", "connect_us", "error"]);
+    assert.equal(rows.length, 600);
+    assert.ok(rows.every((r) => r.error === "" && Number(r.connect_us) > 0));
+    for (const worker of ["0", "1"]) {
+      const seqs = rows.filter((r) => r.worker === worker).map((r) => Number(r.seq));
+      assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i));
+      // One connection at a time per worker: each starts after the previous one began.
+      const starts = rows.filter((r) => r.worker === worker).map((r) => Number(r.start_us));
+      assert.ok(starts.every((s, i) => i === 0 || s > starts[i - 1]));
+    }
+    assert.equal(acceptedConnections(served.stdout, "echo"), 600);
 
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-  assert.equal(summary.command, "connect");
-  assert.equal(summary.measures, "tcp");
-  assert.equal(summary.target, `127.0.0.1:${server.port}`);
-  assert.equal(summary.planned, 600);
-  assert.equal(summary.done, 600);
-  assert.equal(summary.failed, 0);
-  assert.equal(summary.csv.rows, 600);
-  assert.equal(summary.run.deno, Deno.version.deno);
-  assert.ok(summary.connectionsPerSec > 0);
-  assert.equal(typeof summary.histogram, "string");
-  // Percentiles from the merged HDR histograms agree with the CSV rows to 0.1%.
-  const times = rows.map((r) => Number(r.connect_us)).sort((a, b) => a - b);
-  for (const [key, p] of [["p50Us", 50], ["p90Us", 90], ["p99Us", 99]] as const) {
-    const fromCsv = nearestRank(times, p);
-    const fromJson = summary.connectTime[key];
-    assert.ok(
-      Math.abs(fromJson - fromCsv) <= fromCsv * 0.002 + 0.002,
-      `${key}: ${fromJson} vs ${fromCsv}`,
-    );
-  }
-  assert.match(result.stdout, /^all +600 +0 /m);
-  assert.match(result.stdout, /^worker 1 +300 +0 /m);
-});
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.command, "connect");
+    assert.equal(summary.options.engine, engine);
+    assert.equal(summary.measures, "tcp");
+    assert.equal(summary.target, `127.0.0.1:${server.port}`);
+    assert.equal(summary.planned, 600);
+    assert.equal(summary.done, 600);
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.csv.rows, 600);
+    assert.equal(summary.run.deno, Deno.version.deno);
+    assert.ok(summary.connectionsPerSec > 0);
+    assert.equal(typeof summary.histogram, "string");
+    // Percentiles from the merged HDR histograms agree with the CSV rows to 0.1%.
+    const times = rows.map((r) => Number(r.connect_us)).sort((a, b) => a - b);
+    for (const [key, p] of [["p50Us", 50], ["p90Us", 90], ["p99Us", 99]] as const) {
+      const fromCsv = nearestRank(times, p);
+      const fromJson = summary.connectTime[key];
+      assert.ok(
+        Math.abs(fromJson - fromCsv) <= fromCsv * 0.002 + 0.002,
+        `${key}: ${fromJson} vs ${fromCsv}`,
+      );
+    }
+    assert.match(result.stdout, /^all +600 +0 /m);
+    assert.match(result.stdout, /^worker 1 +300 +0 /m);
+  });
+}
 
 Deno.test("connect resolves a name once and can run for a duration", async () => {
   await using server = await startServe();
@@ -97,21 +102,29 @@ Deno.test("connect resolves a name once and can run for a duration", async () =>
   assert.ok(summary.measuredSeconds >= 0.4 && summary.measuredSeconds < 5);
 });
 
-Deno.test("connect to a closed port gives up after 3 refusals, keeps the rows and exits 1", async () => {
-  await using dir = await tempDir();
-  const port = closedPort();
-  const csvPath = join(dir.path, "refused.csv");
-  const result = await runCli(["connect", `127.0.0.1:${port}`, "-n", "1000", "--csv", csvPath]);
-  assert.equal(result.code, 1);
-  assert.equal(result.stdout, "");
-  assert.equal(
-    result.stderr.trim(),
-    `netspeed: Cannot connect to "127.0.0.1:${port}": connection refused`,
-  );
-  const rows = await readCsv(csvPath);
-  assert.equal(rows.length, 3);
-  assert.ok(rows.every((r) => r.error === "refused" && r.connect_us === ""));
-});
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`connect --engine ${engine} to a closed port gives up after 3 refusals, keeps the rows and exits 1`, async () => {
+    await using dir = await tempDir();
+    const port = closedPort();
+    const csvPath = join(dir.path, "refused.csv");
+    const result = await runCli([
+      "connect",
+      `127.0.0.1:${port}`,
+      ...["-n", "1000", "--csv", csvPath],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      result.stderr.trim(),
+      `netspeed: Cannot connect to "127.0.0.1:${port}": connection refused`,
+    );
+    const rows = await readCsv(csvPath);
+    assert.equal(rows.length, 3);
+    assert.ok(rows.every((r) => r.error === "refused" && r.connect_us === ""));
+  });
+}
 
 Deno.test("connect --tls to a server that never answers the handshake counts timeouts", async () => {
   // The discard service accepts and reads, but never speaks TLS.
@@ -147,6 +160,8 @@ for (
     [["-n", "5", "-d", "1s"], /Options --count and --duration cannot be used together/],
     [["--timeout", "0"], /Invalid --timeout "0": must be more than zero/],
     [["-w", "0"], /Invalid --workers "0"/],
+    [["--engine", "nonsense"], /Invalid --engine "nonsense": expected deno or ffi/],
+    [["--tls", "--engine", "ffi"], /Option --tls needs the default engine/],
   ] as const
 ) {
   Deno.test(`connect ${args.join(" ")} exits 2 with one line and starts nothing`, async () => {
@@ -163,25 +178,29 @@ for (
   });
 }
 
-Deno.test("Ctrl-C stops connect, keeps the rows and exits 130", async () => {
-  await using server = await startServe();
-  await using dir = await tempDir();
-  const csvPath = join(dir.path, "int.csv");
-  const jsonPath = join(dir.path, "int.json");
-  const client = spawnCli([
-    "connect",
-    `127.0.0.1:${server.port}`,
-    ...["-d", "30s", "--csv", csvPath, "--json", jsonPath],
-  ]);
-  const deadline = Date.now() + 15_000;
-  while ((await Deno.readTextFile(csvPath).catch(() => "")).split("\n").length < 20) {
-    assert.ok(Date.now() < deadline, "no rows within 15 s");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const result = await client.stop("SIGINT");
-  assert.equal(result.code, 130, result.stderr);
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-  assert.equal(summary.interrupted, true);
-  assert.equal(summary.failed, 0);
-  assert.equal((await readCsv(csvPath)).length, summary.done);
-});
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`Ctrl-C stops connect --engine ${engine}, keeps the rows and exits 130`, async () => {
+    await using server = await startServe();
+    await using dir = await tempDir();
+    const csvPath = join(dir.path, "int.csv");
+    const jsonPath = join(dir.path, "int.json");
+    const client = spawnCli([
+      "connect",
+      `127.0.0.1:${server.port}`,
+      ...["-d", "30s", "--csv", csvPath, "--json", jsonPath],
+      ...engineArgs,
+    ]);
+    const deadline = Date.now() + 15_000;
+    while ((await Deno.readTextFile(csvPath).catch(() => "")).split("\n").length < 20) {
+      assert.ok(Date.now() < deadline, "no rows within 15 s");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const result = await client.stop("SIGINT");
+    assert.equal(result.code, 130, result.stderr);
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.interrupted, true);
+    assert.equal(summary.failed, 0);
+    assert.equal((await readCsv(csvPath)).length, summary.done);
+  });
+}

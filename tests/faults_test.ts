@@ -5,7 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
+import {
+  ENGINES,
+  nodeEchoServer,
+  readCsv,
+  ROOT_DIR,
+  runCli,
+  spawnCli,
+  startServe,
+  tempDir,
+} from "./helpers.ts";
 
 /** A port with nothing listening: bind one, note it, close it. */
 function closedPort(): number {
@@ -21,6 +30,10 @@ for (
     ["--size", "0"],
     ["--size", "1x"],
     ["--duration", "-1s"],
+    ["--engine", "nonsense"],
+    ["--busy-poll", "--udp"],
+    ["--engine", "ffi", "--udp"],
+    ["--busy-poll", "--engine", "deno"],
   ]
 ) {
   Deno.test(`latency ${args.join(" ")} exits 2 with one line and starts nothing`, async () => {
@@ -47,21 +60,195 @@ for (const target of ["127.0.0.1:70000", "127.0.0.1:", "127.0.0.1"]) {
   });
 }
 
-Deno.test("latency to a closed port fails fast with a clear error and exit 1", async () => {
-  const port = closedPort();
+/** What can go wrong, run with every engine: the same behaviour is expected of each. */
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+
+  Deno.test(`latency --engine ${engine} to a closed port fails fast with a clear error and exit 1`, async () => {
+    const port = closedPort();
+    const started = performance.now();
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${port}`,
+      "--timeout",
+      "2s",
+      "-c",
+      "2",
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr.trim(),
+      `netspeed: Cannot connect to "127.0.0.1:${port}": connection refused`,
+    );
+    assert.ok(performance.now() - started < 15_000);
+  });
+
+  Deno.test(`latency --engine ${engine} to a server that never answers times out within --timeout and exits 1`, async () => {
+    await using dir = await tempDir();
+    // Accepts and reads, never writes back.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) {
+        held.push(conn);
+        conn.readable.pipeTo(new WritableStream()).catch(() => {});
+      }
+    })();
+    try {
+      const csvPath = join(dir.path, "silent.csv");
+      const started = performance.now();
+      const result = await runCli([
+        "latency",
+        `127.0.0.1:${listener.addr.port}`,
+        ...["-c", "2", "-n", "5", "--warmup", "0", "--timeout", "300ms", "--csv", csvPath],
+        ...engineArgs,
+      ]);
+      const elapsedMs = performance.now() - started;
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stdout, /Failures by kind: timeout 2/);
+      const rows = await readCsv(csvPath);
+      assert.deepEqual(rows.map((r) => r.error), ["timeout", "timeout"]);
+      assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
+    } finally {
+      listener.close();
+      for (const conn of held) {
+        try {
+          conn.close();
+        } catch { /* closed by the client */ }
+      }
+      await accepting.catch(() => {});
+    }
+  });
+
+  Deno.test(`latency --engine ${engine} keeps every row and exits 1 when the server is killed mid-run`, async () => {
+    await using dir = await tempDir();
+    const server = await startServe();
+    const csvPath = join(dir.path, "killed.csv");
+    const jsonPath = join(dir.path, "killed.json");
+    await using client = spawnCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-c", "3", "-d", "20s", "--csv", csvPath, "--json", jsonPath, "--timeout", "2s"],
+      ...engineArgs,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await server.stop("SIGKILL");
+    const result = await client.wait(15_000);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /Failures by kind: /);
+    const rows = await readCsv(csvPath);
+    const ok = rows.filter((r) => r.error === "");
+    const failed = rows.filter((r) => r.error !== "");
+    assert.ok(ok.length > 100, `only ${ok.length} successful rows`);
+    // Each of the 3 connections ends with exactly one failed attempt.
+    assert.equal(failed.length, 3);
+    for (const r of failed) assert.match(r.error, /^(reset|closed)$/);
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.done, ok.length);
+    assert.equal(summary.failed, 3);
+    assert.equal(summary.csv.rows, rows.length);
+  });
+
+  Deno.test(`Ctrl-C stops latency --engine ${engine}, keeps the CSV, prints the summary and exits 130`, async () => {
+    await using dir = await tempDir();
+    await using server = await startServe();
+    const csvPath = join(dir.path, "interrupted.csv");
+    const jsonPath = join(dir.path, "interrupted.json");
+    await using client = spawnCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-w", "2", "-c", "2", "-d", "30s", "--csv", csvPath, "--json", jsonPath],
+      ...engineArgs,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const result = await client.stop("SIGINT");
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stdout, /^all +[\d,]+ +0 /m);
+    assert.match(result.stdout, /Warning: Interrupted/);
+    const rows = await readCsv(csvPath);
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.interrupted, true);
+    assert.ok(rows.length > 100);
+    assert.equal(rows.length, summary.done + summary.failed);
+    assert.ok(rows.every((r) => r.error === ""));
+  });
+
+  Deno.test(`latency --engine ${engine} verification catches an echo that corrupts bytes`, async () => {
+    await using dir = await tempDir();
+    await using server = await nodeEchoServer(0, { corruptFromChunk: 30 });
+    const csvPath = join(dir.path, "corrupt.csv");
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-c", "2", "-n", "200", "--warmup", "0", "--csv", csvPath],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /Failures by kind: mismatch 2/);
+    const rows = await readCsv(csvPath);
+    for (const connection of ["0", "1"]) {
+      const own = rows.filter((r) => r.connection === connection);
+      // Good echoes until the first bad one, which ends the connection.
+      assert.equal(own.at(-1)?.error, "mismatch");
+      assert.ok(own.slice(0, -1).every((r) => r.error === ""));
+      assert.ok(own.length >= 2 && own.length <= 30, `${own.length} rows`);
+    }
+  });
+
+  Deno.test(`latency --engine ${engine} measures over IPv6 loopback`, async () => {
+    await using server = await nodeEchoServer(0, { host: "::1" });
+    const result = await runCli([
+      "latency",
+      `[::1]:${server.port}`,
+      ...["-c", "2", "-n", "50"],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /done 100, failed 0/);
+  });
+}
+
+Deno.test("latency --busy-poll stops at --duration even when no reply ever comes", async () => {
+  await using silent = silentServer();
+  await using dir = await tempDir();
+  const csvPath = join(dir.path, "busy.csv");
   const started = performance.now();
-  const result = await runCli(["latency", `127.0.0.1:${port}`, "--timeout", "2s", "-c", "2"]);
-  assert.equal(result.code, 1);
-  assert.equal(
-    result.stderr.trim(),
-    `netspeed: Cannot connect to "127.0.0.1:${port}": connection refused`,
-  );
-  assert.ok(performance.now() - started < 15_000);
+  // Warm-up would fail first: measure from the first message on.
+  const result = await runCli([
+    "latency",
+    `127.0.0.1:${silent.port}`,
+    ...["--busy-poll", "--warmup", "0", "-d", "1s", "--timeout", "20s", "--csv", csvPath],
+  ]);
+  const elapsedMs = performance.now() - started;
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /full core per Worker/);
+  assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
+  // The round trip in flight at the deadline is neither a success nor a failure.
+  assert.equal((await readCsv(csvPath)).length, 0);
 });
 
-Deno.test("latency to a server that never answers times out within --timeout and exits 1", async () => {
+Deno.test("Ctrl-C stops latency --busy-poll even when no reply ever comes, exit 130", async () => {
+  await using silent = silentServer();
   await using dir = await tempDir();
-  // Accepts and reads, never writes back.
+  const jsonPath = join(dir.path, "busy.json");
+  await using client = spawnCli([
+    "latency",
+    `127.0.0.1:${silent.port}`,
+    ...["--busy-poll", "--warmup", "0", "-d", "60s", "--timeout", "60s", "--json", jsonPath],
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const started = performance.now();
+  const result = await client.stop("SIGINT");
+  assert.ok(performance.now() - started < 5_000);
+  assert.equal(result.code, 130, result.stderr);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  assert.equal(summary.interrupted, true);
+  assert.equal(summary.options.engine, "busy-poll");
+});
+
+/** A TCP server that accepts and reads but never writes back. */
+function silentServer(): AsyncDisposable & { port: number } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
   const accepting = (async () => {
@@ -70,78 +257,40 @@ Deno.test("latency to a server that never answers times out within --timeout and
       conn.readable.pipeTo(new WritableStream()).catch(() => {});
     }
   })();
-  try {
-    const csvPath = join(dir.path, "silent.csv");
-    const started = performance.now();
-    const result = await runCli([
-      "latency",
-      `127.0.0.1:${listener.addr.port}`,
-      ...["-c", "2", "-n", "5", "--warmup", "0", "--timeout", "300ms", "--csv", csvPath],
-    ]);
-    const elapsedMs = performance.now() - started;
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stdout, /Failures by kind: timeout 2/);
-    const rows = await readCsv(csvPath);
-    assert.deepEqual(rows.map((r) => r.error), ["timeout", "timeout"]);
-    assert.ok(elapsedMs < 10_000, `took ${elapsedMs} ms`);
-  } finally {
-    listener.close();
-    for (const conn of held) {
-      try {
-        conn.close();
-      } catch { /* closed by the client */ }
-    }
-    await accepting.catch(() => {});
-  }
-});
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of held) {
+        try {
+          conn.close();
+        } catch { /* closed by the client */ }
+      }
+      await accepting.catch(() => {});
+    },
+  };
+}
 
-Deno.test("latency keeps every row and exits 1 when the server is killed mid-run", async () => {
-  await using dir = await tempDir();
-  const server = await startServe();
-  const csvPath = join(dir.path, "killed.csv");
-  const jsonPath = join(dir.path, "killed.json");
-  await using client = spawnCli([
-    "latency",
-    `127.0.0.1:${server.port}`,
-    ...["-c", "3", "-d", "20s", "--csv", csvPath, "--json", jsonPath, "--timeout", "2s"],
-  ]);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  await server.stop("SIGKILL");
-  const result = await client.wait(15_000);
-  assert.equal(result.code, 1, result.stderr);
-  assert.match(result.stdout, /Failures by kind: /);
-  const rows = await readCsv(csvPath);
-  const ok = rows.filter((r) => r.error === "");
-  const failed = rows.filter((r) => r.error !== "");
-  assert.ok(ok.length > 100, `only ${ok.length} successful rows`);
-  // Each of the 3 connections ends with exactly one failed attempt.
-  assert.equal(failed.length, 3);
-  for (const r of failed) assert.match(r.error, /^(reset|closed)$/);
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-  assert.equal(summary.done, ok.length);
-  assert.equal(summary.failed, 3);
-  assert.equal(summary.csv.rows, rows.length);
-});
-
-Deno.test("Ctrl-C stops latency, keeps the CSV, prints the summary and exits 130", async () => {
-  await using dir = await tempDir();
-  await using server = await startServe();
-  const csvPath = join(dir.path, "interrupted.csv");
-  const jsonPath = join(dir.path, "interrupted.json");
-  await using client = spawnCli([
-    "latency",
-    `127.0.0.1:${server.port}`,
-    ...["-w", "2", "-c", "2", "-d", "30s", "--csv", csvPath, "--json", jsonPath],
-  ]);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  const result = await client.stop("SIGINT");
-  assert.equal(result.code, 130, result.stderr);
-  assert.match(result.stdout, /^all +[\d,]+ +0 /m);
-  assert.match(result.stdout, /Warning: Interrupted/);
-  const rows = await readCsv(csvPath);
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-  assert.equal(summary.interrupted, true);
-  assert.ok(rows.length > 100);
-  assert.equal(rows.length, summary.done + summary.failed);
-  assert.ok(rows.every((r) => r.error === ""));
+Deno.test({
+  name: "latency --engine ffi without --allow-ffi exits 2 with one line and starts nothing",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...["run", "--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"],
+        ...["main.ts", "latency", "127.0.0.1:7", "--engine", "ffi"],
+      ],
+      cwd: ROOT_DIR,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 2, stderr);
+    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.match(
+      stderr,
+      /^netspeed: Option --engine "ffi" calls libc through FFI: run with --allow-ffi/,
+    );
+  },
 });

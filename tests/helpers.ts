@@ -21,7 +21,16 @@ export const RUN_FLAGS = [
   "--allow-write",
   "--allow-sys",
   "--allow-env",
+  "--allow-ffi",
 ];
+
+/**
+ * The socket engines every end-to-end test of `latency` and `connect` runs
+ * with: the default one everywhere, the FFI one where it exists (Linux).
+ */
+export const ENGINES: readonly ("deno" | "ffi")[] = Deno.build.os === "linux"
+  ? ["deno", "ffi"]
+  : ["deno"];
 
 /** Output of a finished CLI run. */
 export interface CliResult {
@@ -175,19 +184,27 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 }
 
 /** An echo server netspeed did not write, optionally holding each chunk `delayMs`. */
-export async function nodeEchoServer(delayMs = 0): Promise<AsyncDisposable & { port: number }> {
+export async function nodeEchoServer(
+  delayMs = 0,
+  options: { corruptFromChunk?: number; host?: string } = {},
+): Promise<AsyncDisposable & { port: number }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
+    let chunks = 0;
     socket.on("data", (chunk) => {
+      // A faulty echo: from this chunk on, the first byte of each comes back changed.
+      if (options.corruptFromChunk !== undefined && ++chunks >= options.corruptFromChunk) {
+        chunk[0] ^= 0xff;
+      }
       if (delayMs === 0) socket.write(chunk);
       else setTimeout(() => socket.writable && socket.write(chunk), delayMs);
     });
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, options.host ?? "127.0.0.1", resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
     async [Symbol.asyncDispose]() {

@@ -4,50 +4,67 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { nearestRank, nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
+import {
+  ENGINES,
+  nearestRank,
+  nodeEchoServer,
+  readCsv,
+  runCli,
+  startServe,
+  tempDir,
+} from "./helpers.ts";
 
-Deno.test("latency against serve writes workers x connections x count rows, all successful", async () => {
-  await using dir = await tempDir();
-  await using server = await startServe();
-  const csvPath = join(dir.path, "lat.csv");
-  const jsonPath = join(dir.path, "lat.json");
-  const result = await runCli([
-    "latency",
-    `127.0.0.1:${server.port}`,
-    ...["-w", "2", "-c", "3", "-n", "400", "--csv", csvPath, "--json", jsonPath],
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  const rows = await readCsv(csvPath);
-  assert.equal(rows.length, 2 * 3 * 400);
-  assert.ok(rows.every((r) => r.error === "" && Number(r.bytes) === 1024 && Number(r.rtt_us) > 0));
-  // Every connection ran seq 0..399 exactly once, on the worker that owns it.
-  const seen = new Set(rows.map((r) => `${r.connection}/${r.seq}`));
-  assert.equal(seen.size, 2400);
-  for (const r of rows) assert.equal(Math.floor(Number(r.connection) / 3), Number(r.worker));
-
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-  assert.equal(summary.planned, 2400);
-  assert.equal(summary.done, 2400);
-  assert.equal(summary.failed, 0);
-  assert.equal(summary.csv.rows, 2400);
-  assert.equal(summary.run.deno, Deno.version.deno);
-  assert.match(summary.run.runId, /^[0-9a-f-]{36}$/);
-  assert.equal(summary.options.workers, 2);
-  // The JSON percentiles (merged HDR histograms) agree with the CSV rows to 0.1%.
-  const rtts = rows.map((r) => Number(r.rtt_us)).sort((a, b) => a - b);
-  for (const [key, p] of [["p50Us", 50], ["p90Us", 90], ["p99Us", 99], ["p999Us", 99.9]] as const) {
-    const fromCsv = nearestRank(rtts, p);
-    const fromJson = summary.rtt[key];
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`latency --engine ${engine} against serve writes workers x connections x count rows, all successful`, async () => {
+    await using dir = await tempDir();
+    await using server = await startServe();
+    const csvPath = join(dir.path, "lat.csv");
+    const jsonPath = join(dir.path, "lat.json");
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-w", "2", "-c", "3", "-n", "400", "--csv", csvPath, "--json", jsonPath],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = await readCsv(csvPath);
+    assert.equal(rows.length, 2 * 3 * 400);
     assert.ok(
-      Math.abs(fromJson - fromCsv) <= fromCsv * 0.002 + 0.002,
-      `${key}: ${fromJson} vs ${fromCsv}`,
+      rows.every((r) => r.error === "" && Number(r.bytes) === 1024 && Number(r.rtt_us) > 0),
     );
-  }
-  assert.ok(Math.abs(summary.rtt.minUs - rtts[0]) <= rtts[0] * 0.002 + 0.002);
-  // The terminal summary has the per-worker table.
-  assert.match(result.stdout, /^all +2,400 +0 /m);
-  assert.match(result.stdout, /^worker 1 +1,200 +0 /m);
-});
+    // Every connection ran seq 0..399 exactly once, on the worker that owns it.
+    const seen = new Set(rows.map((r) => `${r.connection}/${r.seq}`));
+    assert.equal(seen.size, 2400);
+    for (const r of rows) assert.equal(Math.floor(Number(r.connection) / 3), Number(r.worker));
+
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.planned, 2400);
+    assert.equal(summary.done, 2400);
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.csv.rows, 2400);
+    assert.equal(summary.run.deno, Deno.version.deno);
+    assert.match(summary.run.runId, /^[0-9a-f-]{36}$/);
+    assert.equal(summary.options.workers, 2);
+    assert.equal(summary.options.engine, engine);
+    // The JSON percentiles (merged HDR histograms) agree with the CSV rows to 0.1%.
+    const rtts = rows.map((r) => Number(r.rtt_us)).sort((a, b) => a - b);
+    for (
+      const [key, p] of [["p50Us", 50], ["p90Us", 90], ["p99Us", 99], ["p999Us", 99.9]] as const
+    ) {
+      const fromCsv = nearestRank(rtts, p);
+      const fromJson = summary.rtt[key];
+      assert.ok(
+        Math.abs(fromJson - fromCsv) <= fromCsv * 0.002 + 0.002,
+        `${key}: ${fromJson} vs ${fromCsv}`,
+      );
+    }
+    assert.ok(Math.abs(summary.rtt.minUs - rtts[0]) <= rtts[0] * 0.002 + 0.002);
+    // The terminal summary has the per-worker table.
+    assert.match(result.stdout, /^all +2,400 +0 /m);
+    assert.match(result.stdout, /^worker 1 +1,200 +0 /m);
+  });
+}
 
 Deno.test("latency works against an echo server netspeed did not write", async () => {
   await using server = await nodeEchoServer();
@@ -65,24 +82,28 @@ Deno.test("latency works against an echo server netspeed did not write", async (
   assert.match(result.stdout, /done 400, failed 0/);
 });
 
-Deno.test("latency against a server that delays 25 ms reports at least 25 ms, within a small margin", async () => {
-  const delayMs = 25;
-  await using dir = await tempDir();
-  await using server = await nodeEchoServer(delayMs);
-  const jsonPath = join(dir.path, "delay.json");
-  const result = await runCli([
-    "latency",
-    `127.0.0.1:${server.port}`,
-    ...["-c", "2", "-n", "20", "--warmup", "1", "--json", jsonPath],
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  const { rtt } = JSON.parse(await Deno.readTextFile(jsonPath));
-  const delayUs = delayMs * 1000;
-  // Never below the known delay (0.1% histogram precision aside) …
-  assert.ok(rtt.minUs >= delayUs * 0.999, `min ${rtt.minUs} µs`);
-  // … and the median within 10 ms of it: timers and loopback add little.
-  assert.ok(rtt.p50Us < delayUs + 10_000, `p50 ${rtt.p50Us} µs`);
-});
+for (const engine of ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`latency --engine ${engine} against a server that delays 25 ms reports at least 25 ms, within a small margin`, async () => {
+    const delayMs = 25;
+    await using dir = await tempDir();
+    await using server = await nodeEchoServer(delayMs);
+    const jsonPath = join(dir.path, "delay.json");
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-c", "2", "-n", "20", "--warmup", "1", "--json", jsonPath],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const { rtt } = JSON.parse(await Deno.readTextFile(jsonPath));
+    const delayUs = delayMs * 1000;
+    // Never below the known delay (0.1% histogram precision aside) …
+    assert.ok(rtt.minUs >= delayUs * 0.999, `min ${rtt.minUs} µs`);
+    // … and the median within 10 ms of it: timers and loopback add little.
+    assert.ok(rtt.p50Us < delayUs + 10_000, `p50 ${rtt.p50Us} µs`);
+  });
+}
 
 Deno.test("latency prints full round trips: a 25 ms server is not reported as 12.5 ms", async () => {
   await using server = await nodeEchoServer(25);
@@ -91,4 +112,26 @@ Deno.test("latency prints full round trips: a 25 ms server is not reported as 12
   const line = result.stdout.split("\n").find((l) => l.startsWith("all"))!;
   const p50 = parseFloat(line.trim().split(/\s+/)[6]);
   assert.ok(p50 >= 25_000, line);
+});
+
+Deno.test("latency --calibrate prints a positive floor below the measured p50 and keeps it in the JSON", async () => {
+  await using dir = await tempDir();
+  await using server = await startServe();
+  const jsonPath = join(dir.path, "floor.json");
+  // Four connections on one server keep its p50 well above one idle connection's floor.
+  const result = await runCli([
+    "latency",
+    `127.0.0.1:${server.port}`,
+    ...["-w", "2", "-c", "4", "-n", "1000", "--calibrate", "--json", jsonPath],
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  const floor = summary.clientFloor;
+  assert.ok(floor.p50Us > 0, `floor ${floor.p50Us}`);
+  assert.ok(floor.p50Us < summary.rtt.p50Us, `floor ${floor.p50Us} vs p50 ${summary.rtt.p50Us}`);
+  assert.ok(floor.roundTrips >= 1000);
+  assert.equal(floor.engine, "deno");
+  const line = result.stdout.match(/This client's floor on this machine: ([\d.]+) µs p50/);
+  assert.ok(line, result.stdout);
+  assert.equal(Number(line[1]), Number(floor.p50Us.toFixed(1)));
 });

@@ -206,3 +206,37 @@ Deno.test("summarizeOpenLoop() warns when the client could not keep the asked ra
   assert.match(formatOpenLoopSummary(behind), /Rate: asked 1,000\/s, achieved 500\/s \(50\.00%\)/);
   assert.match(formatOpenLoopSummary(behind), /^uncorrected +400 /m);
 });
+
+Deno.test("summarizeOpenLoop() reports the pacer's send-time error and warns when it distorts the schedule", () => {
+  const rtts = createHistogram();
+  for (let i = 0; i < 400; i++) recordUs(rtts, 100 + i);
+  const tally = {
+    options: OPTIONS,
+    run: newRunInfo(),
+    planned: 400,
+    interrupted: false,
+    measuredSeconds: 0.4,
+    merged: rtts,
+    mergedUncorrected: rtts,
+    perWorker: [{ histogram: rtts, failed: 0 }],
+    errors: zeroErrorCounts(),
+    sent: 400,
+    unsent: 0,
+    lastSendMs: 399.01,
+    udp: null,
+    cpu: { userSeconds: 0.01, systemSeconds: 0.01, cores: 2 },
+    csv: null,
+  };
+  // 1,000/s over 4 connections: each sends every 4,000 µs; 10% of that is 400 µs.
+  const punctual = createHistogram();
+  for (let i = 0; i < 400; i++) recordUs(punctual, 2 + (i % 20));
+  const good = summarizeOpenLoop({ ...tally, mergedSendLateness: punctual });
+  assert.equal(good.sendLateness!.count, 400);
+  assert.ok(good.sendLateness!.p99Us < 25);
+  assert.ok(!good.warnings.some((w) => /intended time/.test(w)));
+  assert.match(formatOpenLoopSummary(good), /Send times \(the pacer's error\): p50 /);
+  const late = createHistogram();
+  for (let i = 0; i < 400; i++) recordUs(late, i < 380 ? 5 : 1000);
+  const bad = summarizeOpenLoop({ ...tally, mergedSendLateness: late });
+  assert.ok(bad.warnings.some((w) => /after their intended time \(p99\), more than 10%/.test(w)));
+});

@@ -7,6 +7,7 @@ import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
+import { ENGINE_HELP, parseEngineFlags } from "./engine.ts";
 import { connect } from "../commands/connect.ts";
 import { type ConnectOptions, DEFAULT_CONNECT_OPTIONS } from "../connect/options.ts";
 import { parseDurationMs, parseHostPort, parseInteger } from "../units.ts";
@@ -21,6 +22,7 @@ export interface ConnectFlags extends FleetFlags, HlogFlags {
   ca?: string;
   csv?: string;
   progress: boolean;
+  engine?: string;
 }
 
 /** Pure: validates the target and raw flags into options. */
@@ -31,6 +33,10 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
   }
   if (flags.ca !== undefined && !flags.tls) {
     throw new UsageError(`Option --ca "${flags.ca}" needs --tls`);
+  }
+  const engine = parseEngineFlags(flags.engine, false);
+  if (flags.tls && engine !== "deno") {
+    throw new UsageError(`Option --tls needs the default engine, not --engine "${engine}"`);
   }
   const durationMs = flags.duration === undefined
     ? undefined
@@ -52,6 +58,7 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     ...parseFleetFlags(flags),
     hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
+    engine,
   };
 }
 
@@ -78,6 +85,7 @@ export const registerConnect: Register = (program, select) => {
       "--ca <file>",
       "PEM certificate to trust, e.g. the server's self-signed one (with --tls)",
     )
+    .option("--engine <name>", ENGINE_HELP)
     .option("--csv <file>", "write one row per attempt, during the run")
     .addOption(hlogOption())
     .addOption(hlogIntervalOption())

@@ -7,6 +7,7 @@ import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
+import { ENGINE_HELP, parseEngineFlags } from "./engine.ts";
 import { latency } from "../commands/latency.ts";
 import { DEFAULT_LATENCY_OPTIONS, type LatencyOptions } from "../latency/options.ts";
 import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
@@ -40,6 +41,9 @@ export interface LatencyFlags extends FleetFlags, HlogFlags {
   csv?: string;
   report?: string;
   progress: boolean;
+  engine?: string;
+  busyPoll?: boolean;
+  calibrate?: boolean;
 }
 
 /** Pure: validates the target and raw flags into options. */
@@ -59,6 +63,24 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     : undefined;
   const mode = ratePerSec === undefined ? "closed-loop" : "open-loop";
   const sizeBytes = parseSizeBytes(flags.size, "--size", 1);
+  const engine = parseEngineFlags(flags.engine, flags.busyPoll);
+  if (udp && flags.calibrate) {
+    throw new UsageError(
+      "Option --calibrate measures a TCP engine's own round trip: it cannot be used with --udp",
+    );
+  }
+  if (engine === "busy-poll" && ratePerSec !== undefined) {
+    throw new UsageError(
+      `Option --busy-poll is for closed-loop ping-pong: it cannot be used with --rate "${flags.rate}" (use --engine ffi)`,
+    );
+  }
+  if (udp && engine !== "deno") {
+    throw new UsageError(
+      `Option ${
+        engine === "busy-poll" ? "--busy-poll" : `--engine "${engine}"`
+      } drives TCP connections: it cannot be used with --udp`,
+    );
+  }
   if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {
     throw new UsageError(
       `Invalid --size "${flags.size}": open-loop messages carry a ${FRAME_HEADER_BYTES}-byte header (sequence number and send time), so they need at least ${FRAME_HEADER_BYTES} bytes`,
@@ -95,6 +117,8 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     hlog: parseHlogFlags(flags),
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
+    engine,
+    calibrate: flags.calibrate === true,
   };
 }
 
@@ -139,6 +163,15 @@ export const registerLatency: Register = (program, select) => {
     .option(
       "--udp",
       `send datagrams to a UDP echo (always open loop; --rate defaults to ${DEFAULT_UDP_RATE_PER_SEC}/s)`,
+    )
+    .option("--engine <name>", ENGINE_HELP)
+    .option(
+      "--busy-poll",
+      "FFI engine reading in a spin, so no thread wake-up is measured (uses a full core per Worker)",
+    )
+    .option(
+      "--calibrate",
+      "first measure this client's own round trip against an in-process echo on loopback (its floor)",
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")

@@ -8,6 +8,7 @@ import { DEFAULT_SERVE_OPTIONS, serve, type ServeOptions } from "../commands/ser
 import { UsageError } from "../errors.ts";
 import { DEFAULT_TLS_PORT } from "../server/tcp_services.ts";
 import { DEFAULT_UDP_ECHO_OPTIONS } from "../server/udp_echo.ts";
+import { defaultBusyPollThreads } from "../server/busy_poll_echo.ts";
 import {
   parseDurationMs,
   parseInteger,
@@ -41,6 +42,8 @@ export interface ServeFlags {
   udpMaxSize?: string;
   udpRateLimit?: string;
   timePort?: string;
+  busyPoll?: boolean;
+  busyPollThreads?: string;
 }
 
 /** Pure: the UDP echo options of `--udp` and its companions, or null without `--udp`. */
@@ -107,6 +110,42 @@ export function parseServeFlags(flags: ServeFlags): ServeOptions {
     timePort: flags.timePort === undefined
       ? null
       : parsePort(flags.timePort, "--time-port", { allowZero: true }),
+    busyPoll: parseServeBusyPollFlags(flags),
+  };
+}
+
+/** Pure: `--busy-poll` and its bound, or null without `--busy-poll`. */
+export function parseServeBusyPollFlags(
+  flags: ServeFlags,
+  os: string = Deno.build.os,
+): ServeOptions["busyPoll"] {
+  if (!flags.busyPoll) {
+    if (flags.busyPollThreads !== undefined) {
+      throw new UsageError(
+        `Option --busy-poll-threads "${flags.busyPollThreads}" needs --busy-poll too`,
+      );
+    }
+    return null;
+  }
+  if (os !== "linux") throw new UsageError(`Option --busy-poll runs on Linux only, not on "${os}"`);
+  if (flags.udp) {
+    throw new UsageError("Option --busy-poll serves TCP echo only: it cannot be used with --udp");
+  }
+  if (flags.tlsCert !== undefined) {
+    throw new UsageError(
+      `Option --busy-poll serves plain TCP echo only: it cannot be used with --tls-cert "${flags.tlsCert}"`,
+    );
+  }
+  if (!flags.echo) {
+    throw new UsageError("Option --busy-poll serves echo: it cannot be used with --no-echo");
+  }
+  if (!/^(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/.test(flags.host)) {
+    throw new UsageError(`Option --busy-poll binds an IP address, not "${flags.host}"`);
+  }
+  return {
+    threads: flags.busyPollThreads === undefined
+      ? defaultBusyPollThreads()
+      : parseInteger(flags.busyPollThreads, "--busy-poll-threads", { min: 1, max: 1024 }),
   };
 }
 
@@ -156,6 +195,14 @@ export const registerServe: Register = (program, select) => {
     .option(
       "--time-port <port>",
       "also tell clients the time on this port (their --time-port), so that merge can tell skewed clocks; 0 picks a free port",
+    )
+    .option(
+      "--busy-poll",
+      "echo only, each connection on its own thread reading in a spin: no wake-up in the echo's time, a full core per connection (Linux, needs --allow-ffi)",
+    )
+    .option(
+      "--busy-poll-threads <n>",
+      `connections served at once with --busy-poll; more are closed at once (default: cores - 1, here ${defaultBusyPollThreads()})`,
     )
     .action((flags: ServeFlags) => {
       const options = parseServeFlags(flags);

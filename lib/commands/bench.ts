@@ -114,6 +114,8 @@ export async function bench(options: BenchOptions): Promise<ExitCodeValue> {
       count: undefined,
       durationMs: options.durationMs,
       warmup: 100,
+      // The client's own round trip first, printed beside the result and kept in the JSON.
+      calibrate: true,
       csvPath: join(dir, "latency.csv"),
       jsonPath: join(dir, "latency.json"),
     };

@@ -26,6 +26,7 @@ import {
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
+import { assertFfiAllowed } from "../engine/libc.ts";
 import type { ConnectJob, FromConnectWorker, ToConnectWorker } from "../worker_protocol.ts";
 import { CONNECT_CSV_HEADER, connectRows } from "../connect/csv_rows.ts";
 import { type ConnectOptions, planConnectWorkers, plannedAttempts } from "../connect/options.ts";
@@ -59,6 +60,7 @@ export async function resolveOnce(host: string): Promise<string> {
 
 /** Like {@linkcode connect}, also returning the summary. */
 export async function runConnect(options: ConnectOptions): Promise<ConnectResult> {
+  if ((options.engine ?? "deno") !== "deno") assertFfiAllowed(`--engine "ffi"`);
   const caCerts: string[] = [];
   if (options.caFile !== undefined) {
     try {

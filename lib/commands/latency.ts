@@ -27,8 +27,17 @@ import {
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
+import { resolveOnce } from "./connect.ts";
+import { needsAddress } from "../engine/socket_engine.ts";
+import { assertFfiAllowed } from "../engine/libc.ts";
 import { type LatencyOptions, plannedRoundTrips, planWorkers } from "../latency/options.ts";
-import { formatLatencySummary, type LatencySummary, summarizeLatency } from "../latency/summary.ts";
+import {
+  formatLatencySummary,
+  type LatencySummary,
+  summarizeLatency,
+  withClientFloor,
+} from "../latency/summary.ts";
+import { measureClientFloor } from "../latency/client_floor.ts";
 
 const WORKER_URL = new URL("../latency/worker.ts", import.meta.url).href;
 
@@ -54,9 +63,13 @@ export async function latency(options: LatencyOptions): Promise<ExitCodeValue> {
 
 /** Like {@linkcode latency}, also returning the summary. */
 export async function runLatency(options: LatencyOptions): Promise<LatencyResult> {
+  const engine = options.engine ?? "deno";
+  if (engine !== "deno") assertFfiAllowed(engine === "ffi" ? `--engine "ffi"` : "--busy-poll");
+  // The floor is measured first, with the same engine and payload, so the run is not disturbed.
+  const floor = options.calibrate ? await measureClientFloor(engine, options.sizeBytes) : undefined;
   // A fixed rate (or UDP, which is always paced) runs the open-loop workers.
   if (options.mode === "open-loop" || options.transport === "udp") {
-    return await runOpenLoopLatency(options);
+    return await runOpenLoopLatency(options, floor);
   }
   // Before anything else loads the path, so the round trips are short.
   const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
@@ -67,7 +80,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     : undefined;
   const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
   const hlogTag = runHlogTag("latency", options.nodeId);
-  const jobs = planWorkers(options, runStartEpochMs);
+  const address = needsAddress(engine) ? await resolveOnce(options.target.host) : undefined;
+  const jobs = planWorkers(options, runStartEpochMs, address);
   const planned = plannedRoundTrips(options);
 
   const errors = zeroErrorCounts();
@@ -130,6 +144,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
   attachClock(summary, clock);
+  if (floor) withClientFloor(summary, floor);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {

@@ -17,6 +17,7 @@ import {
 } from "../server/tcp_services.ts";
 import { UdpEcho, type UdpEchoOptions } from "../server/udp_echo.ts";
 import { TimeService } from "../clock/time_service.ts";
+import { serveBusyPoll } from "./serve_busy_poll.ts";
 
 /** Echo over UDP as `serve` runs it: on the TCP echo port's number. */
 export type ServeUdpOptions = Omit<UdpEchoOptions, "port">;
@@ -27,6 +28,11 @@ export type ServeOptions = TcpServicesOptions & {
   udp?: ServeUdpOptions | null;
   /** Port of the time service (clients' `--time-port`); off when absent or `null`. @default {null} */
   timePort?: number | null;
+  /**
+   * Echo only, each connection on its own thread reading in a spin (Linux,
+   * FFI), at most `threads` at once; off when absent or `null`. @default {null}
+   */
+  busyPoll?: { threads: number } | null;
 };
 
 /** The defaults of `netspeed serve`. */
@@ -34,6 +40,14 @@ export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = DEFAULT_TCP_SERVICE
 
 /** Runs the services until a signal arrives; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
+  if (options.busyPoll) {
+    return await serveBusyPoll({
+      host: options.host,
+      port: options.ports.echo ?? 0,
+      threads: options.busyPoll.threads,
+      bufferBytes: options.bufferBytes,
+    });
+  }
   let services: TcpServices;
   try {
     services = TcpServices.start(options);

@@ -8,6 +8,7 @@ import type { FleetOptions } from "../results/run_result.ts";
 import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { ConnectJob } from "../worker_protocol.ts";
+import type { EngineName } from "../engine/socket_engine.ts";
 
 /** What `netspeed connect` measures and where it writes. */
 export interface ConnectOptions extends FleetOptions {
@@ -32,6 +33,8 @@ export interface ConnectOptions extends FleetOptions {
   hlog?: HlogOptions;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
+  /** How Workers open connections: "deno" (portable) or "ffi" (libc through FFI, Linux). @default {"deno"} */
+  engine?: EngineName;
 }
 
 /** Defaults of `netspeed connect`. */
@@ -75,5 +78,6 @@ export function planConnectWorkers(
     timeoutMs: options.timeoutMs,
     tls: options.tls ? { caCerts } : null,
     runStartEpochMs,
+    engine: options.engine ?? "deno",
   }));
 }

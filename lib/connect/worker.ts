@@ -15,6 +15,7 @@ import { perfOfSharedMs, sharedMsOfPerf } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
+import { openAndCloseFfi } from "../engine/ffi_socket.ts";
 import {
   type ConnectJob,
   errorCode,
@@ -99,6 +100,8 @@ async function run(job: ConnectJob): Promise<void> {
   }, Math.max(5, Math.min(100, job.timeoutMs / 4)));
 
   const count = job.count ?? Infinity;
+  const ffi = job.engine !== "deno";
+  const cancelled = () => lifecycle.stopping;
   let firstError: string | null = null;
   let succeeded = false;
   let failuresInRow = 0;
@@ -106,18 +109,30 @@ async function run(job: ConnectJob): Promise<void> {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       const t0 = performance.now();
       if (t0 >= deadlinePerf) break;
-      const attempt = { startPerf: t0, abort: new AbortController() };
-      inFlight = attempt;
-      timedOut = false;
       let error: unknown = null;
-      try {
-        await openOnce(job, attempt);
-      } catch (e) {
-        error = timedOut ? new TimeoutError(`not established within ${job.timeoutMs} ms`) : e;
+      let t1: number;
+      if (ffi) {
+        // Blocking libc calls on this thread keep their own time limit; no watchdog, no abort.
+        try {
+          const pending = openAndCloseFfi(job.host, job.port, job.timeoutMs, cancelled);
+          if (pending) await pending;
+        } catch (e) {
+          error = e;
+        }
+        t1 = performance.now();
+      } else {
+        const attempt = { startPerf: t0, abort: new AbortController() };
+        inFlight = attempt;
+        timedOut = false;
+        try {
+          await openOnce(job, attempt);
+        } catch (e) {
+          error = timedOut ? new TimeoutError(`not established within ${job.timeoutMs} ms`) : e;
+        }
+        t1 = performance.now();
+        inFlight = null;
+        cancel(attempt);
       }
-      const t1 = performance.now();
-      inFlight = null;
-      cancel(attempt);
       // An attempt cut short by Ctrl-C is neither a success nor a failure.
       if (lifecycle.stopping && error) break;
       const startUs = (sharedMsOfPerf(t0) - job.runStartEpochMs) * 1000;

@@ -48,6 +48,8 @@ export function openLoopPlanned(options: LatencyOptions): number {
 export function planOpenLoopWorkers(
   options: LatencyOptions,
   runStartEpochMs: number,
+  /** The target's address resolved once, for engines that want one. */
+  address?: string,
 ): OpenLoopJob[] {
   const schedule = scheduleOf(options);
   const cutoffMs = sendCutoffMs(openLoopWindowMs(options));
@@ -64,13 +66,14 @@ export function planOpenLoopWorkers(
       ratePerSec: schedule.ratePerSec,
       sendCutoffMs: cutoffMs,
       transport: options.transport ?? "tcp",
-      host: options.target.host,
+      host: address ?? options.target.host,
       port: options.target.port,
       sizeBytes: options.sizeBytes,
       warmup: options.warmup,
       timeoutMs: options.timeoutMs,
       verify: options.verify,
       runStartEpochMs,
+      engine: options.engine ?? "deno",
     };
   });
 }

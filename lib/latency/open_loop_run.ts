@@ -32,7 +32,10 @@ import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
 import type { LatencyOptions } from "./options.ts";
-import type { LatencySummary } from "./summary.ts";
+import { type LatencySummary, withClientFloor } from "./summary.ts";
+import type { ClientFloor } from "./client_floor.ts";
+import { needsAddress } from "../engine/socket_engine.ts";
+import { resolveOnce } from "../commands/connect.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
 
 const TCP_WORKER_URL = new URL("./open_loop_worker.ts", import.meta.url).href;
@@ -44,6 +47,7 @@ const START_MARGIN_MS = 20;
 /** Runs the test, prints the summary, writes the files. */
 export async function runOpenLoopLatency(
   options: LatencyOptions,
+  clientFloor?: ClientFloor,
 ): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
   // Before anything else loads the path, so the round trips are short.
   const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
@@ -55,12 +59,15 @@ export async function runOpenLoopLatency(
     : undefined;
   const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
   const hlogTag = runHlogTag("latency", options.nodeId);
-  const jobs = planOpenLoopWorkers(options, runStartEpochMs);
+  const engine = options.engine ?? "deno";
+  const address = needsAddress(engine) ? await resolveOnce(options.target.host) : undefined;
+  const jobs = planOpenLoopWorkers(options, runStartEpochMs, address);
   const planned = openLoopPlanned(options);
 
   const errors = zeroErrorCounts();
   const perWorker = jobs.map(() => ({ histogram: createHistogram() as Histogram, failed: 0 }));
   const uncorrected: Histogram[] = [];
+  const sendLateness: Histogram[] = [];
   const udpCounts: UdpSocketCounts[] = [];
   let sent = 0;
   let unsent = 0;
@@ -84,6 +91,7 @@ export async function runOpenLoopLatency(
       } else if (message.type === "done") {
         perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
         uncorrected.push(decodeHistogram(message.histogramUncorrected));
+        if (message.sendLateness) sendLateness.push(decodeHistogram(message.sendLateness));
         sent += message.sent;
         unsent += message.unsent;
         if (message.lastSendMs !== null) {
@@ -126,6 +134,7 @@ export async function runOpenLoopLatency(
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),
+    mergedSendLateness: sendLateness.length > 0 ? mergeHistograms(sendLateness) : null,
     perWorker,
     errors,
     sent,
@@ -137,6 +146,7 @@ export async function runOpenLoopLatency(
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
   attachClock(summary, clock);
+  if (clientFloor) withClientFloor(summary, clientFloor);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {

@@ -12,8 +12,14 @@ import { formatCount, formatTable, formatUs } from "../table.ts";
 import { summarizeUdp } from "../udp/reception.ts";
 import type { UdpSocketCounts } from "../worker_protocol.ts";
 import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
-import { type LatencySummary, type LatencyTally, summarizeRoundTrips } from "./summary.ts";
+import {
+  engineLine,
+  type LatencySummary,
+  type LatencyTally,
+  summarizeRoundTrips,
+} from "./summary.ts";
 import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
+import { formatClientFloor } from "./client_floor.ts";
 
 /** What the open-loop runner counted, beyond what every latency run counts. */
 export interface OpenLoopTally extends LatencyTally {
@@ -27,7 +33,15 @@ export interface OpenLoopTally extends LatencyTally {
   lastSendMs: number | null;
   /** UDP only: per-socket counts. */
   udp: UdpSocketCounts[] | null;
+  /** How late each message left after its intended time; null when not measured (UDP). */
+  mergedSendLateness?: Histogram | null;
 }
+
+/**
+ * A p99 send lateness above this share of a connection's gap between
+ * sends distorts the schedule enough to say so.
+ */
+export const MAX_SEND_LATENESS_SHARE = 0.1;
 
 /** Builds the summary of an open-loop run. */
 export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
@@ -54,6 +68,23 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } planned messages were never sent: their connection failed, or the client fell more than 10% behind the schedule`,
     );
   }
+  const sendLateness = t.mergedSendLateness ? latencyStats(t.mergedSendLateness) : undefined;
+  const gapUs = t.options.ratePerSec
+    ? 1e6 * (t.options.workers * t.options.connections) / t.options.ratePerSec
+    : Infinity;
+  if (
+    sendLateness && sendLateness.count > 0 && sendLateness.p99Us > MAX_SEND_LATENESS_SHARE * gapUs
+  ) {
+    warnings.push(
+      `Messages left up to ${
+        formatUs(sendLateness.p99Us)
+      } µs after their intended time (p99), more than ${
+        MAX_SEND_LATENESS_SHARE * 100
+      }% of a connection's ${
+        formatUs(gapUs)
+      } µs between sends: the load was not as evenly spaced as asked`,
+    );
+  }
   if (udp && udp.mismatched > 0) {
     warnings.push(
       `${
@@ -75,6 +106,7 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
     rttUncorrected: latencyStats(t.mergedUncorrected),
     histogramUncorrected: encodeHistogram(t.mergedUncorrected),
     ...(udp ? { udp } : {}),
+    ...(sendLateness ? { sendLateness } : {}),
   };
 }
 
@@ -109,6 +141,14 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
       s.rate ? `, answered ${formatCount(s.rate.answeredPerSec)}/s over the whole run` : ""
     }`,
   ];
+  if (s.sendLateness && s.sendLateness.count > 0) {
+    const l = s.sendLateness;
+    lines.push(
+      `Send times (the pacer's error): p50 ${formatUs(l.p50Us)} µs, p99 ${
+        formatUs(l.p99Us)
+      } µs, max ${formatUs(l.maxUs)} µs after the intended time`,
+    );
+  }
   if (s.udp) {
     const u = s.udp;
     lines.push(
@@ -123,6 +163,8 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
       })`,
     );
   }
+  const engine = engineLine(o);
+  if (engine) lines.push(engine);
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {
     lines.push(
@@ -140,6 +182,7 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
   lines.push(
     "Round-trip times in microseconds (full round trip). Corrected: from the time each message was meant to leave, so a stall counts against every message it delayed; uncorrected: from the time it left. Worker rows are corrected. * marks a percentile with fewer than 10 samples beyond it.",
   );
+  if (s.clientFloor) lines.push(formatClientFloor(s.clientFloor));
   for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
   return lines.join("\n");
 }

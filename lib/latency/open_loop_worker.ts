@@ -35,6 +35,8 @@ import {
   writeAll,
 } from "../net_io.ts";
 import { nextTurn, waitUntil } from "../pacer.ts";
+import { type ByteStream, connectFfiStream } from "../engine/ffi_stream.ts";
+import { threadReactor } from "../engine/ffi_reactor.ts";
 import {
   errorCode,
   type FromOpenLoopWorker,
@@ -62,6 +64,8 @@ const MAX_IN_FLIGHT = 1 << 16;
 const MAX_WRITE_BYTES = 256 * 1024;
 /** Bytes asked of each read. */
 const READ_BYTES = 256 * 1024;
+/** Most connections per Worker for which the pacer asks whether a reply is owed. */
+const MAX_IDLE_CHECKED = 16;
 /** Distinct random bodies per connection, so a stale echo cannot pass for a fresh one. */
 const BODY_POOL = 8;
 
@@ -78,7 +82,7 @@ const lifecycle = answerLifecycle<OpenLoopJob, GoMessage>(run, () => {
 /** One connection's schedule, its messages in flight and its end. */
 class Connection {
   readonly id: number;
-  readonly conn: Deno.TcpConn;
+  readonly conn: ByteStream;
   /** Messages planned; lowered to what was sent when sending stops early. */
   limit: number;
   nextSend = 0;
@@ -91,7 +95,7 @@ class Connection {
   #closed = false;
   readonly #ended = Promise.withResolvers<void>();
 
-  constructor(id: number, conn: Deno.TcpConn, count: number, sizeBytes: number) {
+  constructor(id: number, conn: ByteStream, count: number, sizeBytes: number) {
     this.id = id;
     this.conn = conn;
     this.limit = count;
@@ -141,6 +145,9 @@ async function run(job: OpenLoopJob): Promise<void> {
   };
   const corrected = createHistogram();
   const uncorrected = createHistogram();
+  const sendLateness = createHistogram();
+  // The FFI engine sleeps in its reactor until just before each send; the default one spins the last stretch.
+  const pace = job.engine === "deno" ? waitUntil : waitUntilFfi;
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
     if (samples.length === 0) return;
@@ -250,6 +257,14 @@ async function run(job: OpenLoopJob): Promise<void> {
   };
 
   const perWrite = Math.max(1, Math.floor(MAX_WRITE_BYTES / job.sizeBytes));
+  /**
+   * No reply is owed on any connection: the pacer may block the thread.
+   * Asked only of a few connections: with many, the gaps are short anyway
+   * and the question would cost more than it saves.
+   */
+  const idle = connections.length <= MAX_IDLE_CHECKED
+    ? () => connections.every((c) => c.nextReply >= c.nextSend)
+    : undefined;
 
   /**
    * Keeps one connection's appointments: waits for its next message to
@@ -266,9 +281,10 @@ async function run(job: OpenLoopJob): Promise<void> {
           await nextTurn();
           continue;
         }
-        await waitUntil(
+        await pace(
           startPerf + intendedOffsetMs(schedule, c.id, c.nextSend),
           () => lifecycle.stopping,
+          idle,
         );
         const now = performance.now();
         const elapsedMs = now - startPerf;
@@ -295,6 +311,7 @@ async function run(job: OpenLoopJob): Promise<void> {
             intendedUs: startUs + intendedOffsetMs(schedule, c.id, seq) * 1000,
           });
           c.sentAt[seq % MAX_IN_FLIGHT] = now;
+          recordUs(sendLateness, (now - startPerf - intendedOffsetMs(schedule, c.id, seq)) * 1000);
         }
         c.nextSend += n;
         sent += n;
@@ -326,6 +343,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       unsent: job.counts.reduce((a, b) => a + b, 0) - sentCount,
       lastSendMs,
       udp: null,
+      sendLateness: encodeHistogram(sendLateness),
     });
   }
 }
@@ -352,9 +370,11 @@ async function prepare(
     });
     return undefined;
   };
-  let conn: Deno.TcpConn;
+  let conn: ByteStream;
   try {
-    conn = await connectTcp(job.host, job.port, job.timeoutMs);
+    conn = job.engine === "deno"
+      ? await connectTcp(job.host, job.port, job.timeoutMs)
+      : await connectFfiStream(job.host, job.port, job.timeoutMs, () => lifecycle.stopping);
   } catch (error) {
     return failed(error);
   }
@@ -409,4 +429,18 @@ function watchdog(
     }
   }, Math.max(1, job.timeoutMs / 10));
   return () => clearInterval(timer);
+}
+
+/**
+ * The FFI engine's wait: sleeps in the reactor (which keeps reading
+ * replies) until the moment, in slices of at most 100 ms so a stop is
+ * noticed.
+ */
+async function waitUntilFfi(targetPerfMs: number, cancelled: () => boolean): Promise<void> {
+  const reactor = threadReactor();
+  while (!cancelled()) {
+    const sliceEnd = Math.min(targetPerfMs, performance.now() + 100);
+    await reactor.sleepUntil(sliceEnd);
+    if (sliceEnd >= targetPerfMs) return;
+  }
 }

@@ -8,6 +8,7 @@ import type { FleetOptions } from "../results/run_result.ts";
 import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
+import type { EngineName } from "../engine/socket_engine.ts";
 
 /**
  * How messages are paced: "closed-loop" sends the next round trip when the
@@ -54,6 +55,17 @@ export interface LatencyOptions extends FleetOptions {
   reportPath?: string;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
+  /**
+   * How Workers drive their sockets: "deno" (portable), "ffi" (libc
+   * through FFI, Linux) or "busy-poll" (FFI, reading in a spin: a full
+   * core per Worker). @default {"deno"}
+   */
+  engine?: EngineName;
+  /**
+   * Measure this engine's own round trip against an in-process echo first
+   * and print it beside the result. @default {false}
+   */
+  calibrate?: boolean;
 }
 
 /** Defaults of `netspeed latency`. */
@@ -81,14 +93,19 @@ export function plannedRoundTrips(options: LatencyOptions): number | undefined {
  * Splits the run into one job per worker: worker w drives connections
  * w·C … w·C + C − 1, so connection ids are unique across the run.
  */
-export function planWorkers(options: LatencyOptions, runStartEpochMs: number): LatencyJob[] {
+export function planWorkers(
+  options: LatencyOptions,
+  runStartEpochMs: number,
+  /** The target's address resolved once, for engines that want one. */
+  address?: string,
+): LatencyJob[] {
   return Array.from({ length: options.workers }, (_, workerId) => ({
     workerId,
     connectionIds: Array.from(
       { length: options.connections },
       (_, i) => workerId * options.connections + i,
     ),
-    host: options.target.host,
+    host: address ?? options.target.host,
     port: options.target.port,
     sizeBytes: options.sizeBytes,
     count: options.count,
@@ -97,5 +114,6 @@ export function planWorkers(options: LatencyOptions, runStartEpochMs: number): L
     timeoutMs: options.timeoutMs,
     verify: options.verify,
     runStartEpochMs,
+    engine: options.engine ?? "deno",
   }));
 }

@@ -19,6 +19,7 @@ import { formatHostPort } from "../units.ts";
 import type { UdpSummary } from "../udp/reception.ts";
 import type { LatencyMode, LatencyOptions } from "./options.ts";
 import type { RateFigures } from "./schedule.ts";
+import { type ClientFloor, clientFloorWarning, formatClientFloor } from "./client_floor.ts";
 
 /** Per-worker figures. */
 export interface WorkerSummary {
@@ -57,6 +58,25 @@ export interface LatencySummary
   histogramUncorrected?: string;
   /** UDP: loss, duplicates, reordering and jitter. */
   udp?: UdpSummary;
+  /**
+   * With `--calibrate` (and in `bench`): this engine's own round trip
+   * against an in-process echo on loopback, measured before the run.
+   */
+  clientFloor?: ClientFloor;
+  /**
+   * Open loop over TCP: how late messages left after their intended send
+   * time, µs. Part of the result's validity: a late sender spaces the load
+   * differently than asked.
+   */
+  sendLateness?: LatencyStats;
+}
+
+/** Adds the client's floor to a summary, with its warning when the p50 is close to it. */
+export function withClientFloor(summary: LatencySummary, floor: ClientFloor): LatencySummary {
+  summary.clientFloor = floor;
+  const warning = clientFloorWarning(summary.rtt.p50Us, floor);
+  if (warning) summary.warnings.push(warning);
+  return summary;
 }
 
 /** What the command counted during the run. */
@@ -112,6 +132,25 @@ export function summarizeRoundTrips(
   };
 }
 
+/**
+ * The line that says which engine measured, when it is not the default,
+ * and what that costs; undefined for the default engine.
+ */
+export function engineLine(
+  options: { engine?: string; connections: number },
+): string | undefined {
+  const turns = options.connections > 1
+    ? "; a Worker's connections take turns, one round trip at a time per thread"
+    : "";
+  if (options.engine === "ffi") {
+    return `Engine: ffi (libc sockets through FFI, blocking calls on each Worker's thread${turns})`;
+  }
+  if (options.engine === "busy-poll") {
+    return `Engine: busy-poll (FFI reading in a spin, so no thread wake-up is measured; it uses a full core per Worker${turns})`;
+  }
+  return undefined;
+}
+
 /** Column titles of the terminal table, after the row name. */
 const TABLE_HEADER = ["", "done", "failed", ...ALL_STAT_COLUMNS, "rt/s"];
 
@@ -137,6 +176,8 @@ export function formatLatencySummary(s: LatencySummary): string {
       formatCount(s.roundTripsPerSec)
     } round trips/s)`,
   ];
+  const engine = engineLine(o);
+  if (engine) lines.push(engine);
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {
     lines.push(
@@ -155,6 +196,7 @@ export function formatLatencySummary(s: LatencySummary): string {
   lines.push(
     "Round-trip times in microseconds (full round trip, not half); * marks a percentile with fewer than 10 samples beyond it.",
   );
+  if (s.clientFloor) lines.push(formatClientFloor(s.clientFloor));
   for (const warning of s.warnings) lines.push(`Warning: ${warning}`);
   return lines.join("\n");
 }

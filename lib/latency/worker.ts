@@ -4,6 +4,10 @@
  * repeat), records every attempt into transferable batches and keeps an HDR
  * histogram the main thread merges.
  *
+ * The engine (`job.engine`) only opens connections and moves each round
+ * trip's bytes; this loop, the records and the time limits are the same
+ * for all of them.
+ *
  * Started by `lib/commands/latency.ts` from its module URL, so
  * `deno compile --include lib/latency/worker.ts` can embed it.
  *
@@ -12,14 +16,10 @@
 import { waitUntil } from "../pacer.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
-import {
-  classifyError,
-  connectTcp,
-  MismatchError,
-  readExactly,
-  TimeoutError,
-  writeAll,
-} from "../net_io.ts";
+import { classifyError, MismatchError, PastDeadlineError } from "../net_io.ts";
+import { engineNamed } from "../engine/engines.ts";
+import type { SocketEngine, StreamConn } from "../engine/socket_engine.ts";
+import { TurnLock, yieldIfDue } from "../engine/thread_turns.ts";
 import { perfOfSharedMs, sharedClockMs, sharedMsOfPerf } from "../run_info.ts";
 import {
   errorCode,
@@ -41,7 +41,7 @@ function post(message: FromLatencyWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-const liveConns = new Set<Deno.TcpConn>();
+const liveConns = new Set<StreamConn>();
 const lifecycle = answerLifecycle<LatencyJob, GoMessage>(run, () => {
   // A round trip waiting on a silent peer would hold the stop; close it.
   for (const conn of liveConns) close(conn);
@@ -60,8 +60,14 @@ function makePayloads(sizeBytes: number): Uint8Array[] {
   });
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** A buffer made here (offset 0) seen four bytes at a time, for a quicker comparison. */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, 0, bytes.length >> 2);
+}
+
+function equalBytes(a: Uint8Array, aWords: Uint32Array, b: Uint8Array, bWords: Uint32Array) {
+  for (let i = 0; i < aWords.length; i++) if (aWords[i] !== bWords[i]) return false;
+  for (let i = aWords.length << 2; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -87,7 +93,12 @@ async function run(job: LatencyJob): Promise<void> {
   };
 
   // Phase 1: connect and warm up every connection, then wait for the go.
-  const ready = await Promise.all(job.connectionIds.map((id) => prepare(job, id, record)));
+  const engine = engineNamed(job.engine);
+  // A blocking engine runs one round trip at a time on this thread.
+  const turns = engine.blocking && job.connectionIds.length > 1 ? new TurnLock() : undefined;
+  const ready = await Promise.all(
+    job.connectionIds.map((id) => prepare(job, engine, id, record, turns)),
+  );
   const live = ready.filter((c): c is Prepared => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
   const go = await lifecycle.go;
@@ -98,9 +109,9 @@ async function run(job: LatencyJob): Promise<void> {
   const deadlineEpochMs = go?.deadlineEpochMs;
 
   // Phase 2: measure.
-  const stopWatchdog = watchdog(job, live);
-  await Promise.all(live.map((c) => measure(job, c, deadlineEpochMs, histogram, record)));
-  stopWatchdog();
+  await Promise.all(
+    live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns)),
+  );
   clearInterval(flushTimer);
   flush();
   post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
@@ -108,12 +119,11 @@ async function run(job: LatencyJob): Promise<void> {
 
 interface Prepared {
   id: number;
-  conn: Deno.TcpConn;
+  conn: StreamConn;
   payloads: Uint8Array[];
+  payloadWords: Uint32Array[];
   received: Uint8Array;
-  /** performance.now() at the start of the round trip in flight, or -1. */
-  roundTripStartMs: number;
-  timedOut: boolean;
+  receivedWords: Uint32Array;
 }
 
 type Recorder = (
@@ -127,30 +137,39 @@ type Recorder = (
 
 async function prepare(
   job: LatencyJob,
+  engine: SocketEngine,
   id: number,
   record: Recorder,
+  turns: TurnLock | undefined,
 ): Promise<Prepared | undefined> {
   const startMs = sharedClockMs();
-  let conn: Deno.TcpConn;
+  let conn: StreamConn;
   try {
-    conn = await connectTcp(job.host, job.port, job.timeoutMs);
+    conn = await engine.connect(job.host, job.port, job.timeoutMs, () => lifecycle.stopping);
   } catch (error) {
     record(id, 0, startMs, NaN, 0, errorCode(classifyError(error)));
     return undefined;
   }
   liveConns.add(conn);
+  const payloads = makePayloads(job.sizeBytes);
+  const received = new Uint8Array(job.sizeBytes);
   const prepared: Prepared = {
     id,
     conn,
-    payloads: makePayloads(job.sizeBytes),
-    received: new Uint8Array(job.sizeBytes),
-    roundTripStartMs: -1,
-    timedOut: false,
+    payloads,
+    payloadWords: payloads.map(wordsOf),
+    received,
+    receivedWords: wordsOf(received),
   };
-  const stopWatchdog = watchdog(job, [prepared]);
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
-      await roundTrip(job, prepared, prepared.payloads[i % prepared.payloads.length]);
+      const endTurn = await turns?.take();
+      try {
+        await roundTrip(job, prepared, i % prepared.payloads.length);
+      } finally {
+        endTurn?.();
+      }
+      if (engine.blocking) await yieldIfDue();
     }
   } catch (error) {
     if (!lifecycle.stopping) {
@@ -158,57 +177,41 @@ async function prepare(
     }
     close(conn);
     return undefined;
-  } finally {
-    stopWatchdog();
   }
   return prepared;
 }
 
 /**
- * One round trip. Its time limit is kept by {@linkcode watchdog}, not by a
- * timer per round trip, which would cost more than the loopback round trip
- * we are measuring is long.
+ * One round trip, its echo verified; the engine keeps its time limit.
+ * Returns a promise only when the engine had to wait on the event loop,
+ * so a blocking engine's round trip costs no promise.
  */
-async function roundTrip(job: LatencyJob, c: Prepared, payload: Uint8Array): Promise<void> {
-  c.roundTripStartMs = performance.now();
-  try {
-    await writeAll(c.conn, payload);
-    await readExactly(c.conn, c.received);
-  } catch (error) {
-    if (c.timedOut) throw new TimeoutError(`no echo within ${job.timeoutMs} ms`);
-    throw error;
-  } finally {
-    c.roundTripStartMs = -1;
-  }
-  if (job.verify && !equalBytes(payload, c.received)) {
+function roundTrip(
+  job: LatencyJob,
+  c: Prepared,
+  /** Which of the connection's payloads to send. */
+  k: number,
+  deadlinePerf = Infinity,
+): void | Promise<void> {
+  const pending = c.conn.roundTrip(c.payloads[k], c.received, job.timeoutMs, deadlinePerf);
+  if (pending) return pending.then(() => verify(job, c, k));
+  verify(job, c, k);
+}
+
+function verify(job: LatencyJob, c: Prepared, k: number): void {
+  if (job.verify && !equalBytes(c.payloads[k], c.payloadWords[k], c.received, c.receivedWords)) {
     throw new MismatchError("echo differs from the payload");
   }
 }
 
-/**
- * Closes connections whose round trip has run past the time limit, which
- * makes their pending read fail; checked ten times per limit, so a timeout
- * fires between 1 and 1.1 times `timeoutMs` after the round trip began.
- */
-function watchdog(job: LatencyJob, connections: Prepared[]): () => void {
-  const timer = setInterval(() => {
-    const now = performance.now();
-    for (const c of connections) {
-      if (c.roundTripStartMs >= 0 && now - c.roundTripStartMs > job.timeoutMs) {
-        c.timedOut = true;
-        close(c.conn);
-      }
-    }
-  }, Math.max(1, job.timeoutMs / 10));
-  return () => clearInterval(timer);
-}
-
 async function measure(
   job: LatencyJob,
+  engine: SocketEngine,
   c: Prepared,
   deadlineEpochMs: number | undefined,
   histogram: ReturnType<typeof createHistogram>,
   record: Recorder,
+  turns: TurnLock | undefined,
 ): Promise<void> {
   const count = job.count ?? Infinity;
   const pool = c.payloads;
@@ -216,18 +219,35 @@ async function measure(
   const deadlinePerf = deadlineEpochMs === undefined ? Infinity : perfOfSharedMs(deadlineEpochMs);
   try {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
+      // A blocking engine lets the event loop in between round trips, never inside one's timing.
+      if (engine.blocking) {
+        const pending = yieldIfDue();
+        if (pending) await pending;
+        if (lifecycle.stopping) break;
+      }
+      const endTurn = turns ? await turns.take() : undefined;
       const t0 = performance.now();
-      if (t0 >= deadlinePerf) break;
+      if (t0 >= deadlinePerf) {
+        endTurn?.();
+        break;
+      }
+      let rttUs = NaN;
       try {
-        await roundTrip(job, c, pool[seq % pool.length]);
+        const k = seq % pool.length;
+        const pending = c.conn.roundTrip(pool[k], c.received, job.timeoutMs, deadlinePerf);
+        if (pending) await pending;
+        // The clock stops when the echo is in; comparing it is not part of the round trip.
+        rttUs = (performance.now() - t0) * 1000;
+        verify(job, c, k);
       } catch (error) {
-        // A round trip cut short by Ctrl-C is neither a success nor a failure.
-        if (!lifecycle.stopping) {
+        endTurn?.();
+        // A round trip cut short by Ctrl-C or the end of the run is neither a success nor a failure.
+        if (!lifecycle.stopping && !(error instanceof PastDeadlineError)) {
           record(c.id, seq, sharedMsOfPerf(t0), NaN, 0, errorCode(classifyError(error)));
         }
         return;
       }
-      const rttUs = (performance.now() - t0) * 1000;
+      endTurn?.();
       recordUs(histogram, rttUs);
       record(c.id, seq, sharedMsOfPerf(t0), rttUs, job.sizeBytes, 0);
     }
@@ -236,9 +256,7 @@ async function measure(
   }
 }
 
-function close(conn: Deno.TcpConn): void {
+function close(conn: StreamConn): void {
   liveConns.delete(conn);
-  try {
-    conn.close();
-  } catch { /* already closed */ }
+  conn.close();
 }

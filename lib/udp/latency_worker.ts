@@ -41,6 +41,8 @@ import { ReceptionTracker } from "./reception.ts";
 
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
 const FLUSH_EVERY_MS = 200;
+/** Most sockets per Worker for which the pacer asks whether an echo is due (see the TCP worker). */
+const MAX_IDLE_CHECKED = 16;
 /** Distinct random bodies per socket. */
 const BODY_POOL = 8;
 /** Send times kept per socket at most (a power of two); older echoes count as late. */
@@ -211,12 +213,18 @@ async function run(job: OpenLoopJob): Promise<void> {
       }
     };
 
+    /** Every socket's latest datagram is echoed: no echo is due now, the pacer may block. */
+    const idle = socks.length <= MAX_IDLE_CHECKED
+      ? () => socks.every((s) => s.nextSend === 0 || s.tracker.echoedInTime(s.nextSend - 1))
+      : undefined;
+
     const sendLoop = async (s: Sock) => {
       const datagram = new Uint8Array(job.sizeBytes);
       while (!lifecycle.stopping && s.nextSend < s.count) {
         await waitUntil(
           startPerf + intendedOffsetMs(schedule, s.id, s.nextSend),
           () => lifecycle.stopping,
+          idle,
         );
         if (lifecycle.stopping) break;
         const now = performance.now();

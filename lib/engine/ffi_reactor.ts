@@ -1,0 +1,140 @@
+/**
+ * A small event loop for FFI sockets, for Workers that wait on many things
+ * at once (the open loop: replies on every connection and the next send
+ * time). One `ppoll` blocks the thread until a socket is ready or the
+ * earliest timer is near, with nanosecond timeouts and the thread's timer
+ * slack lowered to 1 µs, then the last {@linkcode SPIN_US} before a timer
+ * is spun out on the clock. So a paced sender sleeps between sends instead
+ * of spinning, and replies are read the moment they arrive. Between rounds
+ * the reactor yields to the runtime's event loop, so messages, flush timers
+ * and the watchdog keep running.
+ *
+ * @module
+ */
+import { libc, LINUX, lowerTimerSlack } from "./libc.ts";
+import { yieldNow } from "./thread_turns.ts";
+import { PeerClosedError } from "../net_io.ts";
+
+/** The last stretch before a timer that is spun rather than slept (wake-ups are late by about this). */
+export const SPIN_US = 50;
+/** Longest single block, so the runtime's own timers and messages get their turn. */
+const MAX_BLOCK_MS = 20;
+
+interface Waiter {
+  fd: number;
+  events: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface Timer {
+  targetPerf: number;
+  resolve: () => void;
+}
+
+/** The reactor of this thread. */
+export class FfiReactor {
+  #waiters: Waiter[] = [];
+  #timers: Timer[] = [];
+  #running = false;
+  #pollFds = new Uint8Array(8 * 64);
+  #timespec = new BigInt64Array(2);
+
+  constructor() {
+    // Sleeps end within a µs of their time instead of the default 50 µs slack.
+    lowerTimerSlack();
+  }
+
+  /** Resolves when `fd` is readable (or hung up: the read that follows tells which). */
+  readable(fd: number): Promise<void> {
+    return this.#wait(fd, LINUX.POLLIN);
+  }
+
+  /** Resolves when `fd` can take more bytes. */
+  writable(fd: number): Promise<void> {
+    return this.#wait(fd, LINUX.POLLOUT);
+  }
+
+  /** Resolves at `targetPerf` (a `performance.now()` time), within a few µs. */
+  sleepUntil(targetPerf: number): Promise<void> {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let i = this.#timers.length;
+    while (i > 0 && this.#timers[i - 1].targetPerf > targetPerf) i--;
+    this.#timers.splice(i, 0, { targetPerf, resolve });
+    this.#start();
+    return promise;
+  }
+
+  /** Fails every wait on `fd` (it is being closed). */
+  forget(fd: number): void {
+    const closed = this.#waiters.filter((w) => w.fd === fd);
+    this.#waiters = this.#waiters.filter((w) => w.fd !== fd);
+    for (const w of closed) w.reject(new PeerClosedError("connection closed"));
+  }
+
+  #wait(fd: number, events: number): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#waiters.push({ fd, events, resolve, reject });
+    this.#start();
+    return promise;
+  }
+
+  #start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#run().finally(() => (this.#running = false));
+  }
+
+  async #run(): Promise<void> {
+    const c = libc();
+    while (this.#waiters.length > 0 || this.#timers.length > 0) {
+      const waiters = this.#waiters;
+      if (this.#pollFds.length < waiters.length * 8) {
+        this.#pollFds = new Uint8Array(waiters.length * 16);
+      }
+      const view = new DataView(this.#pollFds.buffer);
+      waiters.forEach((w, i) => {
+        view.setInt32(i * 8, w.fd, true);
+        view.setInt16(i * 8 + 4, w.events, true);
+        view.setInt16(i * 8 + 6, 0, true);
+      });
+      const next = this.#timers[0]?.targetPerf ?? Infinity;
+      const blockMs = Math.min(MAX_BLOCK_MS, next - performance.now() - SPIN_US / 1000);
+      let ready = 0;
+      if (blockMs > 0 || waiters.length > 0) {
+        const ns = Math.max(0, Math.floor(blockMs * 1e6));
+        this.#timespec[0] = BigInt(Math.floor(ns / 1e9));
+        this.#timespec[1] = BigInt(ns % 1e9);
+        ready = c.ppoll(this.#pollFds, BigInt(waiters.length), this.#timespec, null);
+      }
+      // The last stretch before a timer: spin on the clock, still looking at the sockets.
+      if (ready <= 0 && next - performance.now() <= SPIN_US / 1000) {
+        const count = BigInt(waiters.length);
+        while (performance.now() < next) {
+          if (waiters.length > 0 && (ready = c.poll(this.#pollFds, count, 0)) > 0) break;
+        }
+      }
+      if (ready > 0) {
+        const still: Waiter[] = [];
+        waiters.forEach((w, i) => {
+          if (view.getInt16(i * 8 + 6, true) !== 0) w.resolve();
+          else still.push(w);
+        });
+        // Waits added while polling are kept too.
+        this.#waiters = [...still, ...this.#waiters.slice(waiters.length)];
+      }
+      const now = performance.now();
+      while (this.#timers.length > 0 && this.#timers[0].targetPerf <= now) {
+        this.#timers.shift()!.resolve();
+      }
+      await yieldNow();
+    }
+  }
+}
+
+let reactor: FfiReactor | undefined;
+
+/** This thread's reactor. */
+export function threadReactor(): FfiReactor {
+  return reactor ??= new FfiReactor();
+}

@@ -1,0 +1,42 @@
+/**
+ * Sharing one thread between connections whose calls block it: one round
+ * trip at a time, and the event loop let in now and then so "stop"
+ * messages, flush timers and progress keep running.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+
+/** A thread that has run this long without yielding lets its event loop in. */
+export const YIELD_EVERY_MS = 10;
+
+let lastYieldPerf = performance.now();
+
+/** Lets this thread's event loop run once (messages, timers, I/O callbacks). */
+export async function yieldNow(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  lastYieldPerf = performance.now();
+}
+
+/** A yield when this thread has held its event loop for {@linkcode YIELD_EVERY_MS}, else undefined. */
+export function yieldIfDue(nowPerf = performance.now()): Promise<void> | undefined {
+  return nowPerf - lastYieldPerf < YIELD_EVERY_MS ? undefined : yieldNow();
+}
+
+/**
+ * Lets one caller at a time through: with blocking calls, a round trip of
+ * one connection must not run inside another's wait, or both would be
+ * timed with the other's work in them.
+ */
+export class TurnLock {
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Resolves with the function that ends this caller's turn. */
+  async take(): Promise<() => void> {
+    const previous = this.#tail;
+    const mine = Promise.withResolvers<void>();
+    this.#tail = previous.then(() => mine.promise);
+    await previous;
+    return mine.resolve;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * `serve --busy-poll`: an echo that spins instead of sleeping, for labs
+ * that want the floor of a round trip. Each connection gets its own Worker
+ * thread that reads with `MSG_DONTWAIT` in a loop (one full core each), so
+ * no wake-up of a sleeping thread is in the echo's time. At most
+ * `threads` connections are served at once; more are closed at once
+ * (counted as refused), since a connection nobody spins for would be
+ * slower than the ones measured. Linux only (libc through FFI).
+ *
+ * @module
+ */
+import { libc, LINUX, portOfAddress, socketAddress } from "../engine/libc.ts";
+import { RunError } from "../errors.ts";
+import { formatHostPort } from "../units.ts";
+import { formatCount } from "../table.ts";
+import type { FromBusyPollWorker, ToBusyPollWorker } from "../worker_protocol.ts";
+
+const WORKER_URL = new URL("./busy_poll_worker.ts", import.meta.url).href;
+
+/** How often pending connections are accepted (the accept is not what is measured). */
+const ACCEPT_EVERY_MS = 1;
+
+/** Options of the busy-polling echo. */
+export interface BusyPollEchoOptions {
+  /** An IP address literal to bind. */
+  host: string;
+  /** 0 lets the OS pick. */
+  port: number;
+  /** Connections served at once, each spinning on its own thread. */
+  threads: number;
+  /** Bytes read at most per call. */
+  bufferBytes: number;
+}
+
+/** The default bound on spinning threads: every core but one, at least one. */
+export function defaultBusyPollThreads(): number {
+  return Math.max(1, navigator.hardwareConcurrency - 1);
+}
+
+/** What the echo did. */
+export interface BusyPollTotals {
+  connections: number;
+  refused: number;
+  bytesEchoed: number;
+}
+
+/** A running busy-polling echo. */
+export class BusyPollEcho {
+  readonly host: string;
+  readonly port: number;
+  readonly totals: BusyPollTotals = { connections: 0, refused: 0, bytesEchoed: 0 };
+  #listener: number;
+  #timer: ReturnType<typeof setInterval>;
+  /** Set to 1 to tell every spinning Worker to stop. */
+  #stop = new Int32Array(new SharedArrayBuffer(4));
+  #spinning = new Set<Promise<void>>();
+  #options: BusyPollEchoOptions;
+
+  private constructor(options: BusyPollEchoOptions, listener: number, port: number) {
+    this.#options = options;
+    this.host = options.host;
+    this.port = port;
+    this.#listener = listener;
+    this.#timer = setInterval(() => this.#acceptPending(), ACCEPT_EVERY_MS);
+  }
+
+  /** Binds and listens; throws RunError when it cannot. */
+  static start(options: BusyPollEchoOptions): BusyPollEcho {
+    const c = libc();
+    const address = socketAddress(options.host, options.port);
+    const fd = c.socket(
+      address.family,
+      LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
+      0,
+    );
+    if (fd < 0) throw new RunError("Cannot open a socket for the busy-polling echo");
+    const one = new Uint8Array(new Int32Array([1]).buffer);
+    c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, one, 4);
+    if (c.bind(fd, address.bytes, address.bytes.length) !== 0 || c.listen(fd, 128) !== 0) {
+      c.close(fd);
+      throw new RunError(
+        `Cannot listen on "${formatHostPort(options)}": the address is in use or not available`,
+      );
+    }
+    const bound = new Uint8Array(address.bytes.length);
+    const length = new Uint8Array(new Uint32Array([bound.length]).buffer);
+    c.getsockname(fd, bound, length);
+    return new BusyPollEcho(options, fd, portOfAddress(bound));
+  }
+
+  #acceptPending(): void {
+    const c = libc();
+    while (true) {
+      const fd = c.accept4(this.#listener, null, null, LINUX.SOCK_CLOEXEC);
+      if (fd < 0) return;
+      if (this.#spinning.size >= this.#options.threads) {
+        this.totals.refused++;
+        c.close(fd);
+        continue;
+      }
+      this.totals.connections++;
+      this.#spin(fd);
+    }
+  }
+
+  #spin(fd: number): void {
+    const worker = new Worker(WORKER_URL, { type: "module", name: `busy-poll-echo-${fd}` });
+    const done = Promise.withResolvers<void>();
+    const finish = () => {
+      worker.terminate();
+      this.#spinning.delete(done.promise);
+      done.resolve();
+    };
+    worker.onmessage = (event: MessageEvent<FromBusyPollWorker>) => {
+      this.totals.bytesEchoed += event.data.bytesEchoed;
+      finish();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      libc().close(fd);
+      finish();
+    };
+    this.#spinning.add(done.promise);
+    const start: ToBusyPollWorker = {
+      type: "start",
+      fd,
+      stop: this.#stop,
+      bufferBytes: this.#options.bufferBytes,
+    };
+    worker.postMessage(start);
+  }
+
+  /** Stops accepting, stops every spinning Worker (which closes its connection). */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    libc().close(this.#listener);
+    Atomics.store(this.#stop, 0, 1);
+    await Promise.all([...this.#spinning]);
+  }
+}
+
+/** The line `serve` prints when the busy-polling echo stops. */
+export function formatBusyPollTotals(t: BusyPollTotals): string {
+  return `echo (busy-poll): ${formatCount(t.connections)} connection${
+    t.connections === 1 ? "" : "s"
+  }, ${formatCount(t.refused)} refused (no thread free to spin), ${
+    formatCount(t.bytesEchoed)
+  } bytes echoed`;
+}

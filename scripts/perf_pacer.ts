@@ -1,0 +1,124 @@
+/**
+ * Pacer benchmark (`deno task perf:pacer`): what keeping a schedule of
+ * 1,000 messages/s costs the client, per engine. For each run: the
+ * client's CPU (user + system seconds of the whole process over the
+ * measured time, in cores), achieved/asked rate, and the send-time error
+ * (how late messages left after their intended time: p50, p99), read from
+ * the CSV's `start_us - intended_us` so every engine and transport is read
+ * the same way. TCP against a C epoll echo (scripts/echo_baseline.c), UDP
+ * against `netspeed serve --udp`. Rounds interleaved, medians printed.
+ *
+ * Goals (issue 10): CPU <= 0.10 cores, achieved/asked >= 0.99, p99 error <= 50 µs.
+ *
+ * Usage: deno task perf:pacer [--runs 5] [--seconds 5] [--rate 1000]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { parse } from "csv-parse/sync";
+import {
+  background,
+  buildCProgram,
+  freePort,
+  median,
+  NETSPEED,
+  run,
+  waitForPort,
+} from "./perf_common.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "5" },
+    seconds: { type: "string", default: "5" },
+    rate: { type: "string", default: "1000" },
+  },
+});
+const runs = Number(values.runs);
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+
+interface Measure {
+  cores: number;
+  ratio: number;
+  p50LateUs: number;
+  p99LateUs: number;
+}
+
+function nearestRank(sorted: number[], percent: number): number {
+  return sorted[Math.max(0, Math.ceil((percent / 100) * sorted.length) - 1)];
+}
+
+async function netspeedAt(target: string, flags: string[]): Promise<Measure> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await run(Deno.execPath(), [
+      ...NETSPEED,
+      "latency",
+      target,
+      ...["--rate", `${rate}/s`, "-d", `${seconds}s`, "--no-progress"],
+      ...["--csv", `${dir}/run.csv`, "--json", `${dir}/run.json`, ...flags],
+    ]);
+    if (out.code !== 0) throw new Error(`netspeed latency failed: ${out.stderr}`);
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    const rows = parse(await Deno.readTextFile(`${dir}/run.csv`), { columns: true }) as Record<
+      string,
+      string
+    >[];
+    const late = rows.map((r) => Number(r.start_us) - Number(r.intended_us)).sort((a, b) => a - b);
+    const cpu = summary.clientCpu;
+    return {
+      cores: (cpu.userSeconds + cpu.systemSeconds) / summary.measuredSeconds,
+      ratio: summary.rate.ratio,
+      p50LateUs: nearestRank(late, 50),
+      p99LateUs: nearestRank(late, 99),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const buildDir = await Deno.makeTempDir({ prefix: "netspeed-pacer-" });
+const stack = new AsyncDisposableStack();
+try {
+  const echo = await buildCProgram("echo_baseline", buildDir);
+  if (!echo) throw new Error("No C compiler (cc, gcc): the TCP rows need the C echo");
+  const tcpPort = freePort();
+  stack.use(background(echo, ["epoll", String(tcpPort)]));
+  const udpPort = freePort();
+  stack.use(background(Deno.execPath(), [
+    ...NETSPEED,
+    ...["serve", "--port", String(udpPort), "--no-discard", "--no-chargen", "--udp"],
+  ]));
+  await waitForPort(tcpPort);
+  await waitForPort(udpPort);
+  const rows: [string, string, string[]][] = [
+    ["TCP, default engine", `127.0.0.1:${tcpPort}`, []],
+    ["TCP, --engine ffi", `127.0.0.1:${tcpPort}`, ["--engine", "ffi"]],
+    ["UDP, default engine", `127.0.0.1:${udpPort}`, ["--udp"]],
+  ];
+  const results = new Map<string, Measure[]>();
+  for (let round = 0; round < runs; round++) {
+    for (const [name, target, flags] of rows) {
+      results.set(name, [...(results.get(name) ?? []), await netspeedAt(target, flags)]);
+    }
+    console.log(`round ${round + 1}/${runs} done`);
+  }
+  console.log(
+    `\n${rate} messages/s for ${seconds} s, 1 connection, 1024 B; medians of ${runs} interleaved rounds`,
+  );
+  console.log("| client | CPU (cores) | achieved/asked | send error p50 µs | p99 µs |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const [name, ms] of results) {
+    const m = (key: keyof Measure) => median(ms.map((x) => x[key]));
+    console.log(
+      `| ${name} | ${m("cores").toFixed(3)} | ${m("ratio").toFixed(4)} | ${
+        m("p50LateUs").toFixed(1)
+      } | ${m("p99LateUs").toFixed(1)} |`,
+    );
+  }
+  console.log("Goals: CPU <= 0.100 cores, achieved/asked >= 0.99, send error p99 <= 50 µs");
+} finally {
+  await stack.disposeAsync();
+  await Deno.remove(buildDir, { recursive: true });
+}
