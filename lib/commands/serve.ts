@@ -29,7 +29,8 @@ export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = DEFAULT_SERVER_OPTI
 
 /** Runs the services until a signal arrives; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
-  const server = await startServer(options);
+  // The main thread only waits for a signal: it can run the first thread's services.
+  const server = await startServer({ ...options, firstThreadHere: true });
   for (const bound of server.bound) {
     const transport = bound.service === "tls-echo" ? "tls" : "tcp";
     console.log(`${bound.service} listening on ${formatHostPort(bound)} (${transport})`);

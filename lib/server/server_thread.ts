@@ -23,6 +23,7 @@
 import { RunError } from "../errors.ts";
 import type { FromServerWorker, ToServerWorker } from "../worker_protocol.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
+import { ThreadServices } from "./thread_services.ts";
 import {
   type BoundService,
   closeQuietly,
@@ -44,6 +45,14 @@ export type ServerOptions = TcpServicesOptions & {
   threads: number;
   /** Echo over UDP on the echo port's number; off when absent or `null`. @default {null} */
   udp?: ServerUdpOptions | null;
+  /**
+   * Run the first thread's services on the calling thread's event loop
+   * instead of a Worker: `serve`'s main thread has nothing else to do, and
+   * a Worker costs about 10 MB. Leave it off when the caller measures on its
+   * own event loop (`bench`, the agent).
+   * @default {false}
+   */
+  firstThreadHere?: boolean;
 };
 
 /** The defaults: every core, loopback only, no UDP. */
@@ -83,8 +92,23 @@ export function defaultThreads(): number {
   return Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
+/** A server thread as the main thread talks to it: one question at a time. */
+interface ServerThreadHandle {
+  ask(message: ToServerWorker): Promise<FromServerWorker>;
+  terminate(): void;
+}
+
+/** The first thread's services on the calling thread's own event loop. */
+class LocalThread implements ServerThreadHandle {
+  #services = new ThreadServices();
+  ask(message: ToServerWorker): Promise<FromServerWorker> {
+    return this.#services.handle(message);
+  }
+  terminate(): void {}
+}
+
 /** One Worker, asked one thing at a time. */
-class ServerWorker {
+class ServerWorker implements ServerThreadHandle {
   #worker = new Worker(SERVER_WORKER_URL, { type: "module", name: "server" });
   #pending?: { resolve(message: FromServerWorker): void; reject(error: Error): void };
   #failure?: Error;
@@ -139,7 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const reusePort = threads > 1;
   if (reusePort) ensurePortsFree(options);
   const slots = ConnectionSlots.createBuffer();
-  const workers: ServerWorker[] = [];
+  const workers: ServerThreadHandle[] = [];
   const stopAll = async () => {
     await Promise.allSettled(workers.map((w) => w.ask({ type: "stop" })));
     for (const worker of workers) worker.terminate();
@@ -149,7 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let udp: { host: string; port: number } | null = null;
   try {
     for (let i = 0; i < threads; i++) {
-      const worker = new ServerWorker();
+      const worker = i === 0 && options.firstThreadHere ? new LocalThread() : new ServerWorker();
       workers.push(worker);
       // The first thread picks any port left to the OS (0); the others join it there.
       const port = (service: TcpServiceName, asked: number | null) =>
@@ -248,7 +272,7 @@ export function sumTotals(replies: FromServerWorker[]): ServerTotals {
 
 /** Just the options one thread's {@linkcode TcpServices} takes. */
 function withoutServerFields(options: ServerOptions): TcpServicesOptions {
-  const { threads: _threads, udp: _udp, ...tcp } = options;
+  const { threads: _threads, udp: _udp, firstThreadHere: _here, ...tcp } = options;
   return tcp;
 }
 
