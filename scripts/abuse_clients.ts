@@ -186,16 +186,21 @@ export async function udpFlood(port: number, count: number, bytes = 64): Promise
   return performance.now() - started;
 }
 
-/** Spawns `netspeed serve ARGS` under `ulimit -n` raised to the hard limit; resolves with its echo port. */
+/**
+ * Spawns `netspeed serve ARGS` with `ulimit -n` at `openFiles` (default:
+ * raised to the hard limit, so 10,000 connections fit); resolves with its
+ * echo port once every thread listens.
+ */
 export async function spawnServe(
   args: string[],
+  openFiles?: number,
 ): Promise<AsyncDisposable & { process: Deno.ChildProcess; port: number; lines: string[] }> {
   const main = new URL("../main.ts", import.meta.url).pathname;
   const deno = Deno.execPath();
   const process = new Deno.Command("sh", {
     args: [
       "-c",
-      `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" run --allow-all "$@"`,
+      `ulimit -n ${openFiles ?? '"$(ulimit -Hn)"'} 2>/dev/null; exec "$0" run --allow-all "$@"`,
       deno,
       main,
       "serve",
