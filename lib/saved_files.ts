@@ -1,25 +1,63 @@
 /**
- * Where a run's results went: the JSON summary written, and the one line
- * per file that tells the user where to find them.
+ * Where a run's results went: the JSON summary written, the one line per
+ * file that tells the user where to find them, and the files that could
+ * not be written.
+ *
+ * A file that cannot be written (a full disk) must not cost the user the
+ * measurement: writers record the failure here instead of throwing, the
+ * command prints its summary as usual, and {@linkcode printSavedFiles}
+ * (the last thing every measuring command prints) then throws one
+ * {@linkcode RunError} naming each such file and why: one line on stderr,
+ * exit 1. One process runs one command, so one list serves.
  *
  * @module
  */
 import { RunError } from "./errors.ts";
 
-/** Writes a summary as pretty JSON, or says which file could not be written. */
+/** Files that could not be written, by path, with the message to print. */
+const unsaved = new Map<string, string>();
+
+/** Records that `path` could not be (fully) written; `message` names it and the reason. */
+export function recordUnsavedFile(path: string, message: string): void {
+  if (!unsaved.has(path)) unsaved.set(path, message);
+}
+
+/**
+ * Writes a summary as pretty JSON. A failure does not throw: it is recorded
+ * (and any partial file removed) for {@linkcode printSavedFiles} to report
+ * after the summary.
+ */
 export async function writeSummaryJson(path: string, summary: unknown): Promise<void> {
   try {
     await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
   } catch (error) {
-    throw new RunError(`Cannot write JSON file "${path}": ${(error as Error).message}`);
+    recordUnsavedFile(path, `Cannot write JSON file "${path}": ${(error as Error).message}`);
+    // Half a JSON file is worse than none: the report would find it unreadable.
+    // Only a regular file, though: never a device such as /dev/full.
+    const info = await Deno.lstat(path).catch(() => null);
+    if (info?.isFile) await Deno.remove(path).catch(() => {});
   }
 }
 
-/** Prints where the CSV (with its rows) and the JSON summary of a run were saved. */
+/**
+ * Prints where the CSV (with its rows) and the JSON summary of a run were
+ * saved; then, if any file could not be written, throws one
+ * {@linkcode RunError} naming each (the summary is already on stdout).
+ */
 export function printSavedFiles(
   csv: { path: string; rows: number } | null | undefined,
   jsonPath: string | undefined,
 ): void {
-  if (csv) console.log(`CSV: ${csv.path} (${csv.rows} rows)`);
-  if (jsonPath) console.log(`JSON: ${jsonPath}`);
+  if (csv) {
+    const failed = unsaved.has(csv.path);
+    console.log(
+      `CSV: ${csv.path} (${csv.rows} rows${failed ? ", then writing failed: incomplete" : ""})`,
+    );
+  }
+  if (jsonPath && !unsaved.has(jsonPath)) console.log(`JSON: ${jsonPath}`);
+  if (unsaved.size > 0) {
+    const messages = [...unsaved.values()];
+    unsaved.clear();
+    throw new RunError(messages.join("; "));
+  }
 }

@@ -53,6 +53,8 @@ interface RunCommon {
   csvBytes: number;
   /** Data rows in the CSV, malformed ones included. */
   rowsRead: number;
+  /** Line number of a last row cut off mid-write (no line end), skipped; null when none. */
+  tornLastLine: number | null;
   malformed: MalformedRows;
   /** Header columns the report does not use. */
   ignoredColumns: string[];
@@ -182,11 +184,13 @@ export async function loadRun(
     csvPath,
     csvBytes: read.bytes,
     rowsRead: read.rows,
+    tornLastLine: read.tornLastLine,
     malformed,
     ignoredColumns: layout!.ignored,
     meta: meta.meta,
     notes: meta.notes,
   };
+  if (read.tornLastLine !== null) common.notes.push(tornLineNote(read.tornLastLine));
   const json = meta.json;
   if (kind === "throughput") {
     return { ...common, kind, data: throughput!.finish() };
@@ -205,6 +209,11 @@ export async function loadRun(
     );
   }
   return { ...common, kind, data };
+}
+
+/** The warning about a last row cut off mid-write, for the report and stderr. */
+export function tornLineNote(line: number): string {
+  return `Line ${line} has no line end: the run was cut off while writing it (killed, or a full disk), so it was skipped`;
 }
 
 /** RPM in the JSON and recomputed from the CSV this far apart (relative) is worth a note. */
