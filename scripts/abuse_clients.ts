@@ -194,8 +194,8 @@ export async function udpFlood(port: number, count: number, bytes = 64): Promise
 export async function spawnServe(
   args: string[],
   openFiles?: number,
+  main = new URL("../main.ts", import.meta.url).pathname,
 ): Promise<AsyncDisposable & { process: Deno.ChildProcess; port: number; lines: string[] }> {
-  const main = new URL("../main.ts", import.meta.url).pathname;
   const deno = Deno.execPath();
   const process = new Deno.Command("sh", {
     args: [
@@ -235,8 +235,10 @@ export async function spawnServe(
       throw new Error(`serve did not start: ${lines.join(" | ")}`);
     } else await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  // Wait for every thread's listener: the "threads:" line comes after all of them bound.
-  while (!lines.some((l) => l.startsWith("threads:")) && performance.now() < deadline) {
+  // Wait for every thread's listener: the "threads:" line comes after all of
+  // them bound (a netspeed from before --threads prints none: a short wait).
+  const threadsBy = Math.min(deadline, performance.now() + 1000);
+  while (!lines.some((l) => l.startsWith("threads:")) && performance.now() < threadsBy) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return {
