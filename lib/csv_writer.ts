@@ -3,10 +3,17 @@
  * keeps every row written so far and a long run never holds its samples in
  * memory.
  *
+ * A write that fails (a full disk, a file system gone read-only) does not
+ * stop the run: the file is cut back to its last complete row, later rows
+ * are counted as lost, and the failure is recorded with
+ * {@linkcode recordUnsavedFile}, so the command prints what it measured and
+ * then exits 1 naming the file and the reason.
+ *
  * @module
  */
 import { stringify } from "csv-stringify/sync";
 import { RunError } from "./errors.ts";
+import { recordUnsavedFile } from "./saved_files.ts";
 
 /** A CSV cell: numbers are written as given, so format them before. */
 export type CsvCell = string | number;
@@ -16,6 +23,10 @@ export class CsvWriter {
   #file: Deno.FsFile;
   #encoder = new TextEncoder();
   #rows = 0;
+  #lostRows = 0;
+  /** Bytes of complete rows on disk: where a failed batch is cut back to. */
+  #completeBytes = 0;
+  #failure?: string;
   readonly path: string;
 
   private constructor(path: string, file: Deno.FsFile) {
@@ -32,7 +43,12 @@ export class CsvWriter {
       throw new RunError(`Cannot create CSV file "${path}": ${(error as Error).message}`);
     }
     const writer = new CsvWriter(path, file);
-    writer.#writeText(stringify([header as string[]]));
+    try {
+      writer.#writeText(stringify([header as string[]]));
+    } catch (error) {
+      file.close();
+      throw new RunError(`Cannot write CSV file "${path}": ${(error as Error).message}`);
+    }
     return writer;
   }
 
@@ -41,21 +57,73 @@ export class CsvWriter {
     return this.#rows;
   }
 
-  /** Appends rows; written synchronously so nothing waits in a buffer when a signal arrives. */
+  /** Rows measured but not written because an earlier write failed. */
+  get lostRows(): number {
+    return this.#lostRows;
+  }
+
+  /** Why writing stopped (`Cannot write CSV file "…": …`); undefined while all is well. */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Appends rows; written synchronously so nothing waits in a buffer when a
+   * signal arrives. Never throws: a failure is recorded (see the module doc).
+   */
   writeRows(rows: CsvCell[][]): void {
     if (rows.length === 0) return;
-    this.#writeText(stringify(rows));
-    this.#rows += rows.length;
+    if (this.#failure) {
+      this.#lostRows += rows.length;
+      return;
+    }
+    try {
+      this.#writeText(stringify(rows));
+      this.#rows += rows.length;
+    } catch {
+      // The batch did not fit: cut off what part of it did, then keep as
+      // many whole rows as the disk still takes, one at a time.
+      this.#truncateToCompleteRows();
+      for (const [i, row] of rows.entries()) {
+        try {
+          this.#writeText(stringify([row]));
+          this.#rows++;
+        } catch (error) {
+          this.#lostRows += rows.length - i;
+          this.#fail(error as Error);
+          return;
+        }
+      }
+    }
+  }
+
+  #truncateToCompleteRows(): void {
+    try {
+      this.#file.truncateSync(this.#completeBytes);
+      this.#file.seekSync(this.#completeBytes, Deno.SeekMode.Start);
+    } catch { /* the reader skips a torn last line anyway */ }
   }
 
   #writeText(text: string): void {
     const bytes = this.#encoder.encode(text);
     let offset = 0;
     while (offset < bytes.length) offset += this.#file.writeSync(bytes.subarray(offset));
+    this.#completeBytes += bytes.length;
+  }
+
+  #fail(error: Error): void {
+    this.#failure = `Cannot write CSV file "${this.path}": ${error.message}`;
+    // Part of a row may be on disk: cut it off, so every line is a whole row.
+    this.#truncateToCompleteRows();
+    recordUnsavedFile(this.path, this.#failure);
   }
 
   /** Closes the file; further writes throw. */
   close(): void {
-    this.#file.close();
+    try {
+      this.#file.close();
+    } catch (error) {
+      if (!this.#failure) this.#fail(error as Error);
+    }
   }
 }

@@ -11,6 +11,7 @@ import type {
   TcpServiceName,
   TcpServicesOptions,
 } from "./server/tcp_services.ts";
+import type { UdpEchoOptions, UdpEchoTotals } from "./server/udp_echo.ts";
 import type { IntervalSchedule } from "./throughput/schedule.ts";
 import type { EngineName } from "./engine/socket_engine.ts";
 
@@ -99,13 +100,31 @@ export type FromLatencyWorker =
 
 /** Main thread → server Worker. */
 export type ToServerWorker =
-  | { type: "start"; options: TcpServicesOptions }
+  | {
+    type: "start";
+    options: TcpServicesOptions;
+    /** The server-wide connection counts every thread shares (see `connection_slots.ts`). */
+    slots: SharedArrayBuffer;
+    /** Echo over UDP on this thread too; absent or null: not here. */
+    udp?: UdpEchoOptions | null;
+  }
+  | { type: "totals" }
   | { type: "stop" };
 
 /** Server Worker → main thread. */
 export type FromServerWorker =
-  | { type: "listening"; bound: BoundService[] }
-  | { type: "stopped"; totals: Record<TcpServiceName, ServiceTotals> | null }
+  | { type: "listening"; bound: BoundService[]; udp?: { host: string; port: number } | null }
+  | {
+    type: "totals";
+    totals: Record<TcpServiceName, ServiceTotals>;
+    udp: UdpEchoTotals | null;
+    openConnections: number;
+  }
+  | {
+    type: "stopped";
+    totals: Record<TcpServiceName, ServiceTotals> | null;
+    udp?: UdpEchoTotals | null;
+  }
   | { type: "error"; message: string };
 
 /** A direction of transfer as CSV files and summaries name it. */

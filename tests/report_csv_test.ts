@@ -21,7 +21,7 @@ import { syntheticConnectCsv, syntheticThroughputCsv } from "./report_fixtures.t
 async function rowsOf(path: string, chunkBytes?: number) {
   const rows: { line: number; fields: string[] }[] = [];
   let header: string[] = [];
-  await readCsvFile(path, (columns) => {
+  const read = await readCsvFile(path, (columns) => {
     header = columns;
     return (row: CsvRow) => {
       rows.push({
@@ -30,22 +30,32 @@ async function rowsOf(path: string, chunkBytes?: number) {
       });
     };
   }, chunkBytes);
-  return { header, rows };
+  return { header, rows, tornLastLine: read.tornLastLine };
 }
 
-Deno.test("readCsvFile() streams rows across tiny chunks, CRLF and a missing final newline", async () => {
+Deno.test("readCsvFile() streams rows across tiny chunks and CRLF, and skips a last line cut off mid-write", async () => {
   await using dir = await tempDir();
   const path = join(dir.path, "a.csv");
   const lines = ["a,b,c"];
   for (let i = 0; i < 500; i++) lines.push(`${i},${i * 2}.5,x${"y".repeat(i % 37)}`);
-  await Deno.writeTextFile(path, "\ufeff" + lines.join("\r\n"));
-  for (const chunk of [7, 64, 1 << 20]) {
-    const { header, rows } = await rowsOf(path, chunk);
-    assert.deepEqual(header, ["a", "b", "c"]);
-    assert.equal(rows.length, 500);
-    assert.deepEqual(rows[499].fields, ["499", "998.5", "x" + "y".repeat(499 % 37)]);
-    assert.equal(rows[0].line, 2);
-    assert.equal(rows[499].line, 501);
+  for (const end of ["\r\n", ""]) {
+    await Deno.writeTextFile(path, "\ufeff" + lines.join("\r\n") + end);
+    for (const chunk of [7, 64, 1 << 20]) {
+      const { header, rows, tornLastLine } = await rowsOf(path, chunk);
+      assert.deepEqual(header, ["a", "b", "c"]);
+      // Without a line end the last row may have lost its tail: it is not read.
+      const complete = end === "" ? 499 : 500;
+      assert.equal(rows.length, complete);
+      assert.equal(tornLastLine, end === "" ? 501 : null);
+      const last = complete - 1;
+      assert.deepEqual(rows[last].fields, [
+        `${last}`,
+        `${last * 2}.5`,
+        "x" + "y".repeat(last % 37),
+      ]);
+      assert.equal(rows[0].line, 2);
+      assert.equal(rows[last].line, complete + 1);
+    }
   }
 });
 
@@ -138,9 +148,12 @@ Deno.test("loadRun() skips malformed rows, counts them, and keeps their line num
   );
   const run = await loadRun(path, "run", runLimits(1));
   assert.equal(run.kind, "latency");
-  assert.equal(run.rowsRead, 8);
-  assert.equal(run.malformed.count, 5);
-  assert.deepEqual(run.malformed.examples.map((e) => e.line), [3, 6, 7, 8, 9]);
+  assert.equal(run.rowsRead, 7);
+  assert.equal(run.malformed.count, 4);
+  assert.deepEqual(run.malformed.examples.map((e) => e.line), [3, 6, 7, 8]);
+  // The torn last line is not a malformed row but a note of its own.
+  assert.equal(run.tornLastLine, 9);
+  assert.ok(run.notes.some((n) => /^Line 9 has no line end/.test(n)), run.notes.join(" | "));
   assert.match(run.malformed.examples[0].reason, /rtt_us "abc"/);
   assert.match(run.malformed.examples[1].reason, /5 fields where the header has 7/);
   if (run.kind !== "latency") throw new Error("unreachable");

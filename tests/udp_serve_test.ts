@@ -74,6 +74,7 @@ Deno.test("parseServeUdpFlags() keeps UDP on loopback even when --host exposes T
     host: "127.0.0.1",
     maxDatagramBytes: 2048,
     maxPerSec: 20_000,
+    maxPerSourcePerSec: 0,
   });
   assert.deepEqual(
     parseServeUdpFlags({
@@ -82,8 +83,9 @@ Deno.test("parseServeUdpFlags() keeps UDP on loopback even when --host exposes T
       udpHost: "::1",
       udpMaxSize: "9000",
       udpRateLimit: "5k/s",
+      udpRateLimitPerSource: "500/s",
     }),
-    { host: "::1", maxDatagramBytes: 9000, maxPerSec: 5000 },
+    { host: "::1", maxDatagramBytes: 9000, maxPerSec: 5000, maxPerSourcePerSec: 500 },
   );
 });
 

@@ -30,6 +30,12 @@ export interface ServeFlags {
   discard: boolean;
   chargen: boolean;
   maxConnections: string;
+  /** Absent when a caller builds flags by hand; commander always sets it. */
+  maxConnectionsPerClient?: string;
+  /** Absent when a caller builds flags by hand; commander always sets it. */
+  threads?: string;
+  /** Absent when a caller builds flags by hand; commander always sets it. */
+  backlog?: string;
   idleTimeout: string;
   bufferSize: string;
   tlsCert?: string;
@@ -44,6 +50,7 @@ export interface ServeFlags {
   timePort?: string;
   busyPoll?: boolean;
   busyPollThreads?: string;
+  udpRateLimitPerSource?: string;
 }
 
 /** Pure: the UDP echo options of `--udp` and its companions, or null without `--udp`. */
@@ -53,6 +60,7 @@ export function parseServeUdpFlags(flags: ServeFlags): ServeOptions["udp"] {
     ["--udp-host", flags.udpHost],
     ["--udp-max-size", flags.udpMaxSize],
     ["--udp-rate-limit", flags.udpRateLimit],
+    ["--udp-rate-limit-per-source", flags.udpRateLimitPerSource],
   ] as const;
   if (!flags.udp) {
     const given = companions.find(([, value]) => value !== undefined);
@@ -73,6 +81,9 @@ export function parseServeUdpFlags(flags: ServeFlags): ServeOptions["udp"] {
     maxPerSec: flags.udpRateLimit === undefined
       ? d.maxPerSec
       : parseRatePerSec(flags.udpRateLimit, "--udp-rate-limit"),
+    maxPerSourcePerSec: flags.udpRateLimitPerSource === undefined
+      ? 0
+      : parseRatePerSec(flags.udpRateLimitPerSource, "--udp-rate-limit-per-source"),
   };
 }
 
@@ -101,6 +112,15 @@ export function parseServeFlags(flags: ServeFlags): ServeOptions {
         : null,
     },
     maxConnections: parseInteger(flags.maxConnections, "--max-connections", { min: 1 }),
+    maxConnectionsPerClient: flags.maxConnectionsPerClient === undefined
+      ? d.maxConnectionsPerClient
+      : parseInteger(flags.maxConnectionsPerClient, "--max-connections-per-client", { min: 0 }),
+    threads: flags.threads === undefined
+      ? d.threads
+      : parseInteger(flags.threads, "--threads", { min: 1, max: 1024 }),
+    backlog: flags.backlog === undefined
+      ? d.backlog
+      : parseInteger(flags.backlog, "--backlog", { min: 1, max: 65535 }),
     idleTimeoutMs: parseDurationMs(flags.idleTimeout, "--idle-timeout", { allowZero: true }),
     bufferBytes: parseSizeBytes(flags.bufferSize, "--buffer-size", 1) ?? d.bufferBytes,
     tls: flags.tlsCert !== undefined && flags.tlsKey !== undefined
@@ -167,6 +187,20 @@ export const registerServe: Register = (program, select) => {
       String(d.maxConnections),
     )
     .option(
+      "--max-connections-per-client <n>",
+      "connections open at once from one source address; more are closed at once (0: no limit)",
+      String(d.maxConnectionsPerClient),
+    )
+    .option(
+      "--threads <n>",
+      "threads, each with its own listener on the same ports (default: the number of cores)",
+    )
+    .option(
+      "--backlog <n>",
+      "accept queue length per listener (the kernel caps it at net.core.somaxconn)",
+      String(d.backlog),
+    )
+    .option(
       "--idle-timeout <duration>",
       "close connections idle this long (0: never)",
       `${d.idleTimeoutMs / 1000}s`,
@@ -203,6 +237,10 @@ export const registerServe: Register = (program, select) => {
     .option(
       "--busy-poll-threads <n>",
       `connections served at once with --busy-poll; more are closed at once (default: cores - 1, here ${defaultBusyPollThreads()})`,
+    )
+    .option(
+      "--udp-rate-limit-per-source <rate>",
+      "datagrams answered per second from one source address; more are dropped (default: no such limit)",
     )
     .action((flags: ServeFlags) => {
       const options = parseServeFlags(flags);

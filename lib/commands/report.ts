@@ -12,7 +12,7 @@ import { ExitCode, type ExitCodeValue, RunError, UsageError } from "../errors.ts
 import { NETSPEED_VERSION } from "../run_info.ts";
 import { loadInlineScripts } from "../report/assets.ts";
 import { renderReportHtml } from "../report/html.ts";
-import { loadRuns, type ReportRun } from "../report/load_run.ts";
+import { loadRuns, type ReportRun, tornLineNote } from "../report/load_run.ts";
 import { defaultOutputPath, type ReportOptions, runLabels, runLimits } from "../report/options.ts";
 import { formatInteger } from "../report/format.ts";
 
@@ -44,6 +44,9 @@ export async function report(options: ReportOptions): Promise<ExitCodeValue> {
 export function printResult(result: ReportResult): void {
   for (const s of result.skipped) console.error(`netspeed: Report left out: ${s.reason}`);
   for (const run of result.runs) {
+    if (run.tornLastLine !== null) {
+      console.error(`netspeed: Warning: "${run.csvPath}": ${tornLineNote(run.tornLastLine)}`);
+    }
     if (run.malformed.count === 0) continue;
     const first = run.malformed.examples[0];
     console.error(

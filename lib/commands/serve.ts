@@ -9,23 +9,22 @@ import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
 import { onInterrupt } from "../signals.ts";
 import { formatCount, formatTable } from "../table.ts";
 import { formatHostPort } from "../units.ts";
+import type { TcpServiceName } from "../server/tcp_services.ts";
 import {
-  DEFAULT_TCP_SERVICES_OPTIONS,
-  type TcpServiceName,
-  TcpServices,
-  type TcpServicesOptions,
-} from "../server/tcp_services.ts";
-import { UdpEcho, type UdpEchoOptions } from "../server/udp_echo.ts";
+  DEFAULT_SERVER_OPTIONS,
+  type ServerOptions,
+  type ServerUdpOptions,
+  startServer,
+} from "../server/server_thread.ts";
+import type { UdpEchoTotals } from "../server/udp_echo.ts";
 import { TimeService } from "../clock/time_service.ts";
 import { serveBusyPoll } from "./serve_busy_poll.ts";
 
 /** Echo over UDP as `serve` runs it: on the TCP echo port's number. */
-export type ServeUdpOptions = Omit<UdpEchoOptions, "port">;
+export type ServeUdpOptions = ServerUdpOptions;
 
-/** Options of `netspeed serve`. */
-export type ServeOptions = TcpServicesOptions & {
-  /** Echo over UDP on the echo port's number; off when absent or `null`. @default {null} */
-  udp?: ServeUdpOptions | null;
+/** Options of `netspeed serve`: those of the in-process server, the time service and busy-poll. */
+export type ServeOptions = ServerOptions & {
   /** Port of the time service (clients' `--time-port`); off when absent or `null`. @default {null} */
   timePort?: number | null;
   /**
@@ -36,7 +35,7 @@ export type ServeOptions = TcpServicesOptions & {
 };
 
 /** The defaults of `netspeed serve`. */
-export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = DEFAULT_TCP_SERVICES_OPTIONS;
+export const DEFAULT_SERVE_OPTIONS: Readonly<ServeOptions> = DEFAULT_SERVER_OPTIONS;
 
 /** Runs the services until a signal arrives; resolves with the exit code. */
 export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
@@ -48,37 +47,22 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
       bufferBytes: options.bufferBytes,
     });
   }
-  let services: TcpServices;
-  try {
-    services = TcpServices.start(options);
-  } catch (error) {
-    throw new RunError((error as Error).message);
-  }
-  for (const bound of services.bound) {
+  // The main thread only waits for a signal: it can run the first thread's services.
+  const server = await startServer({ ...options, firstThreadHere: true });
+  for (const bound of server.bound) {
     const transport = bound.service === "tls-echo" ? "tls" : "tcp";
     console.log(`${bound.service} listening on ${formatHostPort(bound)} (${transport})`);
   }
-  if (services.bound.length === 0) throw new RunError("Cannot serve: every service is turned off");
-  let udp: UdpEcho | undefined;
-  if (options.udp) {
-    const echo = services.bound.find((b) => b.service === "echo");
-    try {
-      if (!echo) throw new Error("Cannot serve echo over UDP: --udp needs the echo service");
-      udp = UdpEcho.start({ ...options.udp, port: echo.port });
-    } catch (error) {
-      await services.close();
-      throw new RunError((error as Error).message);
-    }
-    console.log(`udp-echo listening on ${formatHostPort(udp)} (udp)`);
-  }
+  if (server.udp) console.log(`udp-echo listening on ${formatHostPort(server.udp)} (udp)`);
+  console.log(`threads: ${server.threads}`);
+  for (const note of server.notes) console.log(`Note: ${note}`);
 
   let time: TimeService | undefined;
   if (options.timePort != null) {
     try {
       time = TimeService.start(options.host, options.timePort);
     } catch (error) {
-      await services.close();
-      await udp?.close();
+      await server.stop();
       throw new RunError((error as Error).message);
     }
     console.log(`time listening on ${formatHostPort(time)} (tcp)`);
@@ -88,23 +72,24 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
   const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
-  await services.close();
-  await udp?.close();
+  const totals = await server.stop();
   await time?.close();
   console.log(`\nStopped by ${signal}.`);
-  console.log(formatServeTotals(services.totals, services.bound.map((b) => b.service)));
-  if (udp) {
-    const t = udp.totals;
-    console.log(
-      `udp-echo: ${formatCount(t.received)} datagrams received, ${formatCount(t.echoed)} echoed (${
-        formatCount(t.bytesEchoed)
-      } bytes), dropped: ${formatCount(t.droppedTooBig)} too big, ${
-        formatCount(t.droppedRateLimit)
-      } over the rate limit`,
-    );
-  }
+  console.log(formatServeTotals(totals.tcp, server.bound.map((b) => b.service)));
+  if (totals.udp) console.log(formatUdpTotals(totals.udp));
   if (time) console.log(`time: ${formatCount(time.answered)} clock readings given`);
   return ExitCode.ok;
+}
+
+/** The UDP echo's line printed when `serve` stops. */
+export function formatUdpTotals(t: UdpEchoTotals): string {
+  return `udp-echo: ${formatCount(t.received)} datagrams received, ${
+    formatCount(t.echoed)
+  } echoed (${formatCount(t.bytesEchoed)} bytes), dropped: ${
+    formatCount(t.droppedTooBig)
+  } too big, ${formatCount(t.droppedRateLimit)} over the rate limit, ${
+    formatCount(t.droppedSourceLimit)
+  } over the per-source limit`;
 }
 
 /** The totals table printed when `serve` stops. */

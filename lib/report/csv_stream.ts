@@ -36,6 +36,13 @@ export interface CsvReadResult {
   rows: number;
   /** Bytes read. */
   bytes: number;
+  /**
+   * Line number of a last line without a line end, which was skipped:
+   * netspeed ends every row it writes with one, so such a line was cut off
+   * mid-write (a run killed, a disk that filled up). Null when the file ends
+   * with a line end.
+   */
+  tornLastLine: number | null;
 }
 
 /** Bytes per read; a line may be longer, up to {@linkcode MAX_LINE_BYTES}. */
@@ -300,10 +307,15 @@ export async function readCsvFile(
       length -= lineStart;
     }
   }
-  // The last line may lack its newline (a run stopped mid-write).
-  if (length > 0) handleLine(0, length);
+  // A last line without its newline was cut off mid-write (SIGKILL, a full
+  // disk): skipped, and said so. A header, though, is read as it is.
+  let tornLastLine: number | null = null;
+  if (length > 0) {
+    if (onRow) tornLastLine = lineNumber + 1;
+    else handleLine(0, length);
+  }
   if (!onRow) {
     throw new UsageError(`Cannot read CSV file "${path}": it is empty (no header line)`);
   }
-  return { rows, bytes: bytesRead };
+  return { rows, bytes: bytesRead, tornLastLine };
 }

@@ -53,6 +53,8 @@ interface RunCommon {
   csvBytes: number;
   /** Data rows in the CSV, malformed ones included. */
   rowsRead: number;
+  /** Line number of a last row cut off mid-write (no line end), skipped; null when none. */
+  tornLastLine: number | null;
   malformed: MalformedRows;
   /** Header columns the report does not use. */
   ignoredColumns: string[];
@@ -257,11 +259,13 @@ export async function loadRuns(
     csvPath,
     csvBytes: read.bytes,
     rowsRead: read.rows,
+    tornLastLine: read.tornLastLine,
     malformed,
     ignoredColumns: layout!.ignored.filter((c) => c.trim().toLowerCase() !== "node"),
     meta: meta.meta,
     notes: meta.notes,
   };
+  if (read.tornLastLine !== null) common.notes.push(tornLineNote(read.tornLastLine));
   if (nodes.size > MAX_NODE_SERIES) {
     common.notes.push(
       `${nodes.size} nodes: only the first ${MAX_NODE_SERIES} get their own series; the aggregate counts every node`,
@@ -277,6 +281,7 @@ export async function loadRuns(
           label: id,
           node: id,
           rowsRead: 0,
+          tornLastLine: null,
           malformed: { count: 0, examples: [] },
           meta: { json: "absent" as const, jsonPath: meta.meta.jsonPath, warnings: [] },
           notes: [`Node "${id}" of the merged CSV "${csvPath}"`],
@@ -313,6 +318,11 @@ function finishRun(
     );
   }
   return { ...common, kind, data };
+}
+
+/** The warning about a last row cut off mid-write, for the report and stderr. */
+export function tornLineNote(line: number): string {
+  return `Line ${line} has no line end: the run was cut off while writing it (killed, or a full disk), so it was skipped`;
 }
 
 /** RPM in the JSON and recomputed from the CSV this far apart (relative) is worth a note. */

@@ -1,30 +1,16 @@
 /**
- * Runs netspeed's TCP services on a Worker thread, so `bench` measures a
- * server that does not share the client's event loop.
+ * One server thread on a Worker: its own event loop runs the services, so
+ * `serve --threads N` uses N cores and `bench` measures a server that does
+ * not share the client's event loop.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import { TcpServices } from "./tcp_services.ts";
-import type { FromServerWorker, ToServerWorker } from "../worker_protocol.ts";
+import { ThreadServices } from "./thread_services.ts";
+import type { ToServerWorker } from "../worker_protocol.ts";
 
-let services: TcpServices | undefined;
-
-function post(message: FromServerWorker): void {
-  self.postMessage(message);
-}
+const services = new ThreadServices();
 
 self.onmessage = async (event: MessageEvent<ToServerWorker>) => {
-  const message = event.data;
-  if (message.type === "start") {
-    try {
-      services = TcpServices.start(message.options);
-      post({ type: "listening", bound: services.bound });
-    } catch (error) {
-      post({ type: "error", message: (error as Error).message });
-    }
-  } else if (message.type === "stop") {
-    await services?.close();
-    post({ type: "stopped", totals: services?.totals ?? null });
-  }
+  self.postMessage(await services.handle(event.data));
 };

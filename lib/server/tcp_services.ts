@@ -1,13 +1,18 @@
 /**
  * netspeed's TCP services: echo (RFC 862), discard (RFC 863),
  * character generator (RFC 864) and, given a certificate, echo over TLS,
- * sharing one connection limit, one idle timeout and one shutdown. Each connection is an async task on one event
- * loop, so thousands of them cost no threads.
+ * sharing one connection limit, one idle timeout and one shutdown. Each
+ * connection is an async task on one event loop, so thousands of them cost
+ * no threads; several event loops (Worker threads, see `server_threads.ts`)
+ * can each run a `TcpServices` on the same ports with `reusePort`, sharing
+ * their limits through {@linkcode ConnectionSlots}.
  *
  * Memory stays bounded per connection: echo reads at most `bufferBytes` and
  * does not read again until that data is written back, so a client that
  * never reads stalls its own connection (TCP flow control pushes back on
- * it) instead of growing the server.
+ * it) instead of growing the server. The read buffer starts at
+ * {@linkcode INITIAL_BUFFER_BYTES} and grows only while reads fill it, so
+ * an idle connection holds a few KiB, not `bufferBytes`.
  *
  * @module
  */
@@ -28,6 +33,8 @@ export interface TlsEchoOptions {
   keyFile: string;
 }
 
+import { ConnectionSlots, type Slot } from "./connection_slots.ts";
+
 /** Port of the TLS echo service unless `--tls-port` says otherwise. */
 export const DEFAULT_TLS_PORT = 7443;
 
@@ -43,9 +50,29 @@ export interface TcpServicesOptions {
   maxConnections: number;
   /** A connection with no progress for this long is closed; 0 never. @default {60000} */
   idleTimeoutMs: number;
-  /** Bytes buffered per connection (echo's read size and its whole backlog). @default {65536} */
+  /** Bytes buffered per connection at most (echo's largest read and its whole backlog). @default {65536} */
   bufferBytes: number;
+  /**
+   * Length of each listener's accept queue. The kernel caps it at
+   * `net.core.somaxconn` (4096 on recent Linux) without saying so.
+   * @default {4096}
+   */
+  backlog?: number;
+  /** Connections open at once from one source address; 0: no such limit. @default {0} */
+  maxConnectionsPerClient?: number;
+  /**
+   * Bind with `SO_REUSEPORT` so other threads can listen on the same ports
+   * and the kernel spreads connections over them (Linux).
+   * @default {false}
+   */
+  reusePort?: boolean;
 }
+
+/**
+ * Accept queue per listener: deep enough that a storm of connects from a
+ * few client threads does not overflow it (511, Deno's default, did).
+ */
+export const DEFAULT_BACKLOG = 4096;
 
 /** The defaults: loopback only, so exposing the server takes an explicit `--host`. */
 export const DEFAULT_TCP_SERVICES_OPTIONS: Readonly<TcpServicesOptions> = Object.freeze({
@@ -54,15 +81,34 @@ export const DEFAULT_TCP_SERVICES_OPTIONS: Readonly<TcpServicesOptions> = Object
   maxConnections: 10_000,
   idleTimeoutMs: 60_000,
   bufferBytes: 65_536,
+  backlog: DEFAULT_BACKLOG,
+  maxConnectionsPerClient: 0,
   tls: null,
 });
+
+/**
+ * Bytes an echo or discard connection reads into until its reads fill the
+ * buffer: 10,000 idle connections hold 5 MB of buffers, not 640 MB. A
+ * 1 KiB round trip fills it once, which grows it to 2 KiB for the rest.
+ */
+export const INITIAL_BUFFER_BYTES = 64;
+
+/**
+ * Consecutive reads this much smaller than the buffer (a sixteenth) after
+ * which a grown buffer goes back to {@linkcode INITIAL_BUFFER_BYTES}: a
+ * connection that stopped streaming gives its memory back, and one that
+ * alternates does not reallocate on every read.
+ */
+const SMALL_READS_BEFORE_SHRINK = 64;
 
 /** Counters of one service since start. */
 export interface ServiceTotals {
   /** Connections accepted and served. */
   connections: number;
-  /** Connections closed at once because `maxConnections` were open. */
+  /** Connections closed at once because a limit was reached (server-wide or per client). */
   refused: number;
+  /** Of `refused`, those closed because their source address held `maxConnectionsPerClient`. */
+  refusedPerClient: number;
   /** Connections closed for idling longer than `idleTimeoutMs`. */
   idleClosed: number;
   bytesReceived: number;
@@ -79,7 +125,12 @@ export interface BoundService {
 interface Tracked {
   conn: Deno.Conn;
   service: TcpServiceName;
-  lastActivityMs: number;
+  /**
+   * Value of the services' coarse clock at the last progress: a counter the
+   * idle sweep advances, so a round trip stores an integer instead of
+   * reading the time twice.
+   */
+  lastActivityTick: number;
   idle: boolean;
   /**
    * A chargen write is waiting on TCP flow control: the client is connected
@@ -115,18 +166,25 @@ export class TcpServices {
   readonly bound: BoundService[] = [];
   readonly totals: Record<TcpServiceName, ServiceTotals>;
   #options: TcpServicesOptions;
+  #slots: ConnectionSlots;
   #listeners: { service: TcpServiceName; listener: Deno.Listener }[] = [];
   #open = new Set<Tracked>();
   #tasks = new Set<Promise<void>>();
   #sweeper?: ReturnType<typeof setInterval>;
+  /** The coarse clock {@linkcode Tracked.lastActivityTick} reads: sweeps so far. */
+  #tick = 0;
+  /** Resolved (and replaced) whenever a connection closes: a descriptor is free again. */
+  #closedOne = Promise.withResolvers<void>();
   #closed = false;
   #chargen = chargenPattern();
 
-  private constructor(options: TcpServicesOptions) {
+  private constructor(options: TcpServicesOptions, slots: ConnectionSlots) {
     this.#options = options;
+    this.#slots = slots;
     const zero = (): ServiceTotals => ({
       connections: 0,
       refused: 0,
+      refusedPerClient: 0,
       idleClosed: 0,
       bytesReceived: 0,
       bytesSent: 0,
@@ -134,18 +192,37 @@ export class TcpServices {
     this.totals = { echo: zero(), discard: zero(), chargen: zero(), "tls-echo": zero() };
   }
 
-  /** Binds every enabled service, or throws (closing what was bound) if one cannot bind. */
-  static start(options: TcpServicesOptions): TcpServices {
-    const services = new TcpServices(options);
+  /**
+   * Binds every enabled service, or throws (closing what was bound) if one
+   * cannot bind. Threads of one server pass the same `slots`, so the limits
+   * hold for the whole server; without it this instance counts alone.
+   */
+  static start(options: TcpServicesOptions, slots?: ConnectionSlots): TcpServices {
+    const services = new TcpServices(
+      options,
+      slots ?? new ConnectionSlots(ConnectionSlots.createBuffer(), {
+        maxConnections: options.maxConnections,
+        maxPerClient: options.maxConnectionsPerClient ?? 0,
+      }),
+    );
     // Read the key material before binding anything, so a wrong path starts nothing.
     const pem = options.tls ? readTlsFiles(options.tls) : undefined;
+    const listenOptions = {
+      tcpBacklog: options.backlog ?? DEFAULT_BACKLOG,
+      reusePort: options.reusePort ?? false,
+    };
     try {
       for (const service of ["echo", "discard", "chargen"] as const) {
         const port = options.ports[service];
         if (port === null) continue;
         let listener: Deno.TcpListener;
         try {
-          listener = Deno.listen({ hostname: options.host, port, transport: "tcp" });
+          listener = Deno.listen({
+            hostname: options.host,
+            port,
+            transport: "tcp",
+            ...listenOptions,
+          });
         } catch (error) {
           throw new Error(
             `Cannot listen on "${options.host}:${port}" for ${service}: ${
@@ -156,7 +233,9 @@ export class TcpServices {
         services.#listeners.push({ service, listener });
         services.bound.push({ service, host: options.host, port: listener.addr.port });
       }
-      if (options.tls && pem) services.#listenTls(options.host, options.tls.port, pem);
+      if (options.tls && pem) {
+        services.#listenTls(options.host, options.tls.port, pem, listenOptions);
+      }
     } catch (error) {
       for (const { listener } of services.#listeners) listener.close();
       throw error;
@@ -166,15 +245,21 @@ export class TcpServices {
     }
     if (options.idleTimeoutMs > 0) {
       const everyMs = Math.max(10, Math.min(1000, options.idleTimeoutMs / 4));
-      services.#sweeper = setInterval(() => services.#sweepIdle(), everyMs);
+      const idleTicks = Math.ceil(options.idleTimeoutMs / everyMs);
+      services.#sweeper = setInterval(() => services.#sweepIdle(idleTicks), everyMs);
     }
     return services;
   }
 
-  #listenTls(host: string, port: number, pem: { cert: string; key: string }): void {
+  #listenTls(
+    host: string,
+    port: number,
+    pem: { cert: string; key: string },
+    listenOptions: { tcpBacklog: number; reusePort: boolean },
+  ): void {
     let listener: Deno.TlsListener;
     try {
-      listener = Deno.listenTls({ hostname: host, port, ...pem });
+      listener = Deno.listenTls({ hostname: host, port, ...pem, ...listenOptions });
     } catch (error) {
       throw new Error(
         `Cannot listen on "${host}:${port}" for tls-echo: ${(error as Error).message}`,
@@ -184,7 +269,7 @@ export class TcpServices {
     this.bound.push({ service: "tls-echo", host, port: listener.addr.port });
   }
 
-  /** Connections open right now. */
+  /** Connections open right now on this thread. */
   get openConnections(): number {
     return this.#open.size;
   }
@@ -199,14 +284,22 @@ export class TcpServices {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
-      } catch {
-        if (this.#closed) return;
-        // EMFILE and friends: back off briefly rather than spin.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      } catch (error) {
+        if (this.#closed || error instanceof Deno.errors.BadResource) return;
+        // A connection reset before it was accepted (ENOTCONN, ECONNABORTED)
+        // is that client's problem: accept the next one at once. Only when
+        // descriptors run out is there nothing to do but wait for one to
+        // free (a connection closing), or a short while for other fds.
+        if (outOfDescriptors(error)) {
+          await Promise.race([this.#closedOne.promise, sleep(50)]);
+        }
         continue;
       }
-      if (this.#open.size >= this.#options.maxConnections) {
+      const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+      const admitted = this.#slots.tryOpen(address);
+      if (!admitted.ok) {
         this.totals[service].refused++;
+        if (admitted.reason === "client-full") this.totals[service].refusedPerClient++;
         closeQuietly(conn);
         continue;
       }
@@ -214,18 +307,27 @@ export class TcpServices {
       const tracked: Tracked = {
         conn,
         service,
-        lastActivityMs: performance.now(),
+        lastActivityTick: this.#tick,
         idle: false,
         waitingOnReader: false,
       };
       this.#open.add(tracked);
-      this.#track(
-        this.#serve(service, tracked).catch(() => {/* peer resets are normal */}).finally(() => {
-          this.#open.delete(tracked);
-          closeQuietly(conn);
-        }),
-      );
+      // Not awaited: each connection runs on its own; close() waits for #open to empty.
+      this.#run(tracked, admitted.slot);
     }
+  }
+
+  /** Serves one connection to its end, then gives back its slot. One promise per connection. */
+  async #run(tracked: Tracked, slot: Slot): Promise<void> {
+    try {
+      await this.#serve(tracked.service, tracked);
+    } catch { /* peer resets are normal */ }
+    this.#open.delete(tracked);
+    closeQuietly(tracked.conn);
+    this.#slots.release(slot);
+    const freed = this.#closedOne;
+    this.#closedOne = Promise.withResolvers<void>();
+    freed.resolve();
   }
 
   #serve(service: TcpServiceName, tracked: Tracked): Promise<void> {
@@ -239,7 +341,7 @@ export class TcpServices {
     // The handshake runs here, not in the accept loop, so one slow client
     // cannot hold the others; the idle sweep bounds a stalled one.
     await (tracked.conn as Deno.TlsConn).handshake();
-    tracked.lastActivityMs = performance.now();
+    tracked.lastActivityTick = this.#tick;
     await this.#echo(tracked);
   }
 
@@ -247,30 +349,31 @@ export class TcpServices {
     const { conn } = tracked;
     if (tracked.service === "echo") (conn as Deno.TcpConn).setNoDelay(true);
     const totals = this.totals[tracked.service];
-    const buffer = new Uint8Array(this.#options.bufferBytes);
+    const buffer = new ReadBuffer(this.#options.bufferBytes);
     while (true) {
-      const n = await conn.read(buffer);
+      const bytes = buffer.bytes;
+      const n = await conn.read(bytes);
       if (n === null) return;
       totals.bytesReceived += n;
-      tracked.lastActivityMs = performance.now();
-      let offset = 0;
-      while (offset < n) {
-        offset += await conn.write(buffer.subarray(offset, n));
-        tracked.lastActivityMs = performance.now();
-      }
+      // Most writes take everything at once; only a partial one needs a view.
+      let offset = await conn.write(n === bytes.length ? bytes : bytes.subarray(0, n));
+      while (offset < n) offset += await conn.write(bytes.subarray(offset, n));
       totals.bytesSent += n;
+      tracked.lastActivityTick = this.#tick;
+      buffer.sized(n);
     }
   }
 
   async #discard(tracked: Tracked): Promise<void> {
     const { conn } = tracked;
     const totals = this.totals.discard;
-    const buffer = new Uint8Array(this.#options.bufferBytes);
+    const buffer = new ReadBuffer(this.#options.bufferBytes);
     while (true) {
-      const n = await conn.read(buffer);
+      const n = await conn.read(buffer.bytes);
       if (n === null) return;
       totals.bytesReceived += n;
-      tracked.lastActivityMs = performance.now();
+      tracked.lastActivityTick = this.#tick;
+      buffer.sized(n);
     }
   }
 
@@ -302,7 +405,7 @@ export class TcpServices {
         tracked.waitingOnReader = false;
         totals.bytesSent += n;
         offset = (offset + n) % CHARGEN_CYCLE_BYTES;
-        tracked.lastActivityMs = performance.now();
+        tracked.lastActivityTick = this.#tick;
       }
     } finally {
       closeQuietly(conn);
@@ -310,11 +413,12 @@ export class TcpServices {
     }
   }
 
-  #sweepIdle(): void {
-    const deadline = performance.now() - this.#options.idleTimeoutMs;
+  #sweepIdle(idleTicks: number): void {
+    const tick = ++this.#tick;
     for (const tracked of this.#open) {
-      if (tracked.waitingOnReader) tracked.lastActivityMs = performance.now();
-      if (tracked.lastActivityMs < deadline && !tracked.idle) {
+      if (tracked.waitingOnReader) tracked.lastActivityTick = tick;
+      // More than idleTicks whole sweeps without progress: idle at least idleTimeoutMs.
+      if (tick - tracked.lastActivityTick > idleTicks && !tracked.idle) {
         tracked.idle = true;
         this.totals[tracked.service].idleClosed++;
         closeQuietly(tracked.conn);
@@ -330,7 +434,55 @@ export class TcpServices {
     for (const { listener } of this.#listeners) closeQuietly(listener);
     for (const tracked of this.#open) closeQuietly(tracked.conn);
     await Promise.allSettled([...this.#tasks]);
+    // Closed connections end their tasks within a turn or two of the event loop.
+    while (this.#open.size > 0) await this.#closedOne.promise;
   }
+}
+
+/**
+ * A connection's read buffer: {@linkcode INITIAL_BUFFER_BYTES} while reads
+ * are small, four times larger each time a read fills it (up to `maxBytes`),
+ * back to the start after a long run of small reads.
+ */
+export class ReadBuffer {
+  readonly maxBytes: number;
+  readonly initialBytes: number;
+  /** Where the next read goes. */
+  bytes: Uint8Array;
+  #smallReads = 0;
+
+  /** A buffer that never exceeds `maxBytes`. */
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+    this.initialBytes = Math.min(INITIAL_BUFFER_BYTES, maxBytes);
+    this.bytes = new Uint8Array(this.initialBytes);
+  }
+
+  /** Adjusts the size for the next read after one that returned `n` bytes. */
+  sized(n: number): void {
+    const size = this.bytes.length;
+    if (n === size) {
+      this.#smallReads = 0;
+      if (size < this.maxBytes) this.bytes = new Uint8Array(Math.min(this.maxBytes, size * 4));
+    } else if (size > this.initialBytes && n <= size >>> 4) {
+      if (++this.#smallReads >= SMALL_READS_BEFORE_SHRINK) {
+        this.#smallReads = 0;
+        this.bytes = new Uint8Array(this.initialBytes);
+      }
+    } else {
+      this.#smallReads = 0;
+    }
+  }
+}
+
+/** Whether an accept failed because the process or system ran out of file descriptors. */
+function outOfDescriptors(error: unknown): boolean {
+  const message = (error as Error)?.message ?? "";
+  return /os error 2[34]\b|too many open files/i.test(message);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Reads the PEM certificate chain and key named by the TLS options. */

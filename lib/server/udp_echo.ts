@@ -5,8 +5,9 @@
  * party; this one limits the harm: it binds loopback unless told
  * otherwise, answers only datagrams up to a bounded size (an echo never
  * amplifies, and big ones are dropped unanswered) and at most a bounded
- * number per second over all sources (a token bucket; the rest are
- * dropped and counted).
+ * number per second over all sources and, optionally, from any one source
+ * address (token buckets; the rest are dropped and counted), so one sender
+ * cannot take the whole budget.
  *
  * @module
  */
@@ -21,6 +22,8 @@ export interface UdpEchoOptions {
   maxDatagramBytes: number;
   /** Datagrams answered per second over all sources; more are dropped. @default {20000} */
   maxPerSec: number;
+  /** Datagrams answered per second from one source address; 0: no such limit. @default {0} */
+  maxPerSourcePerSec?: number;
 }
 
 /** The defaults: loopback only, small datagrams, a bounded rate. */
@@ -28,7 +31,15 @@ export const DEFAULT_UDP_ECHO_OPTIONS: Readonly<Omit<UdpEchoOptions, "port">> = 
   host: "127.0.0.1",
   maxDatagramBytes: 2048,
   maxPerSec: 20_000,
+  maxPerSourcePerSec: 0,
 });
+
+/**
+ * Source addresses whose buckets are remembered at once: memory stays
+ * bounded under a flood of forged sources; when full, the least recently
+ * added are forgotten (and start again with a full bucket).
+ */
+const MAX_TRACKED_SOURCES = 65_536;
 
 /** Counters since start. */
 export interface UdpEchoTotals {
@@ -38,6 +49,8 @@ export interface UdpEchoTotals {
   droppedTooBig: number;
   /** Dropped because the rate limit was reached. */
   droppedRateLimit: number;
+  /** Dropped because their source address reached `maxPerSourcePerSec`. */
+  droppedSourceLimit: number;
   bytesEchoed: number;
 }
 
@@ -86,6 +99,7 @@ export class UdpEcho {
     echoed: 0,
     droppedTooBig: 0,
     droppedRateLimit: 0,
+    droppedSourceLimit: 0,
     bytesEchoed: 0,
   };
   #socket: Deno.DatagramConn;
@@ -124,6 +138,8 @@ export class UdpEcho {
   async #serve(): Promise<void> {
     const { maxDatagramBytes, maxPerSec } = this.#options;
     const bucket = new TokenBucket(maxPerSec, maxPerSec * BURST_SECONDS, performance.now());
+    const perSource = this.#options.maxPerSourcePerSec ?? 0;
+    const sources = new Map<string, TokenBucket>();
     // One byte more than the limit: a datagram that fills it was larger.
     const buffer = new Uint8Array(maxDatagramBytes + 1);
     while (!this.#closed) {
@@ -141,7 +157,21 @@ export class UdpEcho {
         this.totals.droppedTooBig++;
         continue;
       }
-      if (!bucket.take(performance.now())) {
+      const nowMs = performance.now();
+      if (perSource > 0) {
+        const source = (from as Deno.NetAddr).hostname;
+        let own = sources.get(source);
+        if (!own) {
+          if (sources.size >= MAX_TRACKED_SOURCES) sources.delete(sources.keys().next().value!);
+          own = new TokenBucket(perSource, perSource * BURST_SECONDS, nowMs);
+          sources.set(source, own);
+        }
+        if (!own.take(nowMs)) {
+          this.totals.droppedSourceLimit++;
+          continue;
+        }
+      }
+      if (!bucket.take(nowMs)) {
         this.totals.droppedRateLimit++;
         continue;
       }
