@@ -68,7 +68,7 @@ export function parseAgentFlags(flags: AgentFlags): AgentOptions {
       `Invalid --node-id "${nodeId}": use letters, digits, dots, dashes and underscores`,
     );
   }
-  const metrics = parseHostPort(flags.metricsListen);
+  const metrics = parseListenAddress(flags.metricsListen);
   return {
     nodeId,
     host: flags.host,
@@ -89,6 +89,13 @@ export function parseAgentFlags(flags: AgentFlags): AgentOptions {
     maxConnections: parseInteger(flags.maxConnections, "--max-connections", { min: 1 }),
     udpRateLimitPerSec: parseRatePerSec(flags.udpRateLimit, "--udp-rate-limit"),
   };
+}
+
+/** `HOST:PORT` where port 0 (the OS picks) is allowed too. */
+function parseListenAddress(text: string): { host: string; port: number } {
+  const zero = /:0$/.test(text);
+  const parsed = parseHostPort(zero ? text.replace(/:0$/, ":1") : text);
+  return { host: parsed.host, port: zero ? 0 : parsed.port };
 }
 
 function dnsPeers(text: string): { name: string; port: number } {
