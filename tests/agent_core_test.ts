@@ -194,6 +194,8 @@ const FLAGS = {
   metricsListen: "127.0.0.1:9108",
   maxConnections: "1000",
   udpRateLimit: "20000/s",
+  hlogInterval: "10s",
+  hlogMaxBytes: "100MiB",
   nodeId: "a",
 };
 
@@ -207,6 +209,10 @@ Deno.test("parseAgentFlags() rejects bad values with the value quoted", () => {
     [{ peers: "p", peersSubset: "0" }, /Invalid --peers-subset "0"/],
     [{ peers: "p", metricsListen: "nowhere" }, /Invalid address "nowhere"/],
     [{ peers: "p", nodeId: "a b" }, /Invalid --node-id "a b"/],
+    [
+      { peers: "p", hlogMaxBytes: "1KiB" },
+      /Invalid --hlog-max-bytes "1KiB": must be at least 16384/,
+    ],
   ];
   for (const [extra, message] of bad) {
     assert.throws(

@@ -7,6 +7,7 @@ import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
 import { agent, type AgentOptions, DEFAULT_AGENT_OPTIONS } from "../commands/agent.ts";
 import { PROBE_KINDS, type ProbeKind } from "../agent/outcome.ts";
+import { MIN_HLOG_MAX_BYTES } from "../agent/hlog_sink.ts";
 import {
   formatHostPort,
   parseDurationMs,
@@ -14,6 +15,7 @@ import {
   parseInteger,
   parsePort,
   parseRatePerSec,
+  parseSizeBytes,
 } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
@@ -30,6 +32,9 @@ export interface AgentFlags {
   metricsListen: string;
   maxConnections: string;
   udpRateLimit: string;
+  hlogDir?: string;
+  hlogInterval: string;
+  hlogMaxBytes: string;
 }
 
 /** The host name, the default `--node-id`. */
@@ -84,8 +89,9 @@ export function parseAgentFlags(flags: AgentFlags): AgentOptions {
     jitterFraction: d.jitterFraction,
     timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
     metrics: { host: metrics.host, port: metrics.port },
-    hlogIntervalMs: d.hlogIntervalMs,
-    hlogMaxBytes: d.hlogMaxBytes,
+    hlogDir: flags.hlogDir,
+    hlogIntervalMs: parseDurationMs(flags.hlogInterval, "--hlog-interval"),
+    hlogMaxBytes: parseSizeBytes(flags.hlogMaxBytes, "--hlog-max-bytes", MIN_HLOG_MAX_BYTES),
     maxConnections: parseInteger(flags.maxConnections, "--max-connections", { min: 1 }),
     udpRateLimitPerSec: parseRatePerSec(flags.udpRateLimit, "--udp-rate-limit"),
   };
@@ -153,6 +159,16 @@ export const registerAgent: Register = (program, select) => {
       "--udp-rate-limit <rate>",
       "UDP echoes answered per second over all senders; more are dropped",
       `${d.udpRateLimitPerSec}/s`,
+    )
+    .option(
+      "--hlog-dir <dir>",
+      "keep one HdrHistogram interval log per peer and probe (and a counts CSV) in DIR/NODE-ID/",
+    )
+    .option("--hlog-interval <duration>", "interval of the hlogs", `${d.hlogIntervalMs / 1000}s`)
+    .option(
+      "--hlog-max-bytes <bytes>",
+      "bound on the hlog directory: files rotate and the oldest are deleted",
+      "100MiB",
     )
     .action((flags: AgentFlags) => {
       const options = parseAgentFlags(flags);

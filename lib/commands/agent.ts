@@ -19,6 +19,7 @@ import type { AgentOptions } from "../agent/options.ts";
 import { AgentMetrics, serveMetrics, watchEventLoopLag } from "../agent/metrics.ts";
 import { AgentTally, fanOut, type OutcomeSink, type PairTally } from "../agent/outcome.ts";
 import { Mesh, type MeshChange } from "../agent/mesh.ts";
+import { AgentHlogs } from "../agent/hlog_sink.ts";
 import { normalizeHost, type Peer } from "../agent/peers.ts";
 import {
   type PeerSource,
@@ -30,20 +31,20 @@ import {
 export type { AgentOptions } from "../agent/options.ts";
 export { DEFAULT_AGENT_OPTIONS } from "../agent/options.ts";
 
-/** Extra sinks (such as the hlog writer) a caller can add; closed when the agent stops. */
-export interface AgentSink extends OutcomeSink {
-  close(): Promise<void>;
-}
-
 /** Runs the agent until a signal arrives; resolves with the exit code. */
-export async function agent(
-  options: AgentOptions,
-  extraSinks: AgentSink[] = [],
-): Promise<ExitCodeValue> {
+export async function agent(options: AgentOptions): Promise<ExitCodeValue> {
   // The peer file is read before anything binds, so a bad one starts nothing.
   const initial = options.peers.kind === "file"
     ? await readPeerFile(options.peers.path)
     : undefined;
+  const hlogs = options.hlogDir === undefined ? undefined : await AgentHlogs.start({
+    dir: options.hlogDir,
+    source: options.nodeId,
+    intervalMs: options.hlogIntervalMs,
+    maxBytes: options.hlogMaxBytes,
+    lateMs: options.timeoutMs + 500,
+  });
+  const sinks: OutcomeSink[] = hlogs ? [hlogs] : [];
 
   let services: TcpServices;
   try {
@@ -54,6 +55,7 @@ export async function agent(
       maxConnections: options.maxConnections,
     });
   } catch (error) {
+    await hlogs?.close();
     throw new RunError((error as Error).message);
   }
   const echoPort = services.bound[0].port;
@@ -67,6 +69,7 @@ export async function agent(
     });
   } catch (error) {
     await services.close();
+    await hlogs?.close();
     throw new RunError((error as Error).message);
   }
   const metrics = new AgentMetrics(options.nodeId);
@@ -76,6 +79,7 @@ export async function agent(
   } catch (error) {
     await services.close();
     await udp.close();
+    await hlogs?.close();
     throw new RunError((error as Error).message);
   }
   const stopLag = watchEventLoopLag((lagMs) => metrics.observeLagMs(lagMs));
@@ -92,7 +96,7 @@ export async function agent(
     schedule: { intervalMs: options.intervalMs, jitterFraction: options.jitterFraction },
     timeoutMs: options.timeoutMs,
     nonce: crypto.getRandomValues(new Uint32Array(1))[0],
-  }, fanOut([tally, metrics, ...extraSinks]));
+  }, fanOut([tally, metrics, ...sinks]));
 
   const apply = (peers: Peer[]) => {
     const change = mesh.update(peers);
@@ -125,12 +129,13 @@ export async function agent(
   await mesh.close();
   stopLag();
   // Hlogs are closed first: what was measured is on disk before anything else can fail.
-  await Promise.allSettled(extraSinks.map((sink) => sink.close()));
+  await hlogs?.close();
   await metricsServer.close();
   await services.close();
   await udp.close();
   console.log(`\nStopped by ${signal}.`);
   console.log(formatAgentTally(tally.sorted()));
+  if (hlogs) console.log(`Histogram logs in ${hlogs.dir}`);
   return ExitCode.ok;
 }
 
