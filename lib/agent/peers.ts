@@ -21,7 +21,7 @@ export class PeerListError extends Error {
 }
 
 /** Names become Prometheus label values and hlog file names: keep them plain. */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /**
  * Parses a peer list: one `name host:port` per line; blank lines and lines
@@ -45,7 +45,9 @@ export function parsePeerList(text: string, source: string): Peer[] {
     const fields = line.split(/\s+/);
     if (fields.length !== 2) fail("expected NAME HOST:PORT");
     const [name, address] = fields;
-    if (!NAME_PATTERN.test(name)) fail("a name is letters, digits, dots, dashes, underscores");
+    if (!NAME_PATTERN.test(name)) {
+      fail("a name is letters, digits, dots, colons, dashes, underscores");
+    }
     if (seen.has(name)) fail(`the name "${name}" appears twice`);
     let hostPort;
     try {

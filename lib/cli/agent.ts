@@ -68,9 +68,9 @@ export function parseAgentFlags(flags: AgentFlags): AgentOptions {
     throw new UsageError(`Invalid --probes "${flags.probes}": a probe is named twice`);
   }
   const nodeId = flags.nodeId ?? hostName();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(nodeId)) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(nodeId)) {
     throw new UsageError(
-      `Invalid --node-id "${nodeId}": use letters, digits, dots, dashes and underscores`,
+      `Invalid --node-id "${nodeId}": use letters, digits, dots, colons, dashes and underscores`,
     );
   }
   const metrics = parseListenAddress(flags.metricsListen);
