@@ -22,7 +22,7 @@
  */
 import assert from "node:assert/strict";
 import { ROOT_DIR, RUN_FLAGS, tempDir } from "./helpers.ts";
-import { hasPromtool, promtoolCheck } from "./prometheus.ts";
+import { promtoolCheck } from "./prometheus.ts";
 import { readHlog } from "../lib/hlog/mod.ts";
 import { latencyStats, mergeHistograms } from "../lib/histogram.ts";
 
