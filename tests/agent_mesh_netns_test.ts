@@ -25,6 +25,8 @@ import { ROOT_DIR, RUN_FLAGS, tempDir } from "./helpers.ts";
 import { promtoolCheck } from "./prometheus.ts";
 import { readHlog } from "../lib/hlog/mod.ts";
 import { latencyStats, mergeHistograms } from "../lib/histogram.ts";
+import { writeMeshReport } from "../lib/commands/report.ts";
+import { loadMeshDir } from "../lib/report/mesh_data.ts";
 
 const PREFIX = `nsmesh-${Deno.pid}-${Math.floor(Math.random() * 1e4)}`;
 const HUB = `${PREFIX}-hub`;
@@ -355,6 +357,19 @@ Deno.test({
       }
       assert.equal(lossLines.length, 13, [...tables.values()].join("\n"));
       console.log(lossLines.join("\n"));
+
+      // The mesh report of the same hlogs: 12 pairs, n3's the slowest (kept for a human to see).
+      await Deno.mkdir(`${ROOT_DIR}test-artifacts`, { recursive: true });
+      const mesh = await writeMeshReport(
+        [`${dir.path}/hlogs`],
+        `${ROOT_DIR}test-artifacts/mesh-netns.html`,
+        "netspeed mesh: four namespaces, n3 behind tbf",
+      );
+      assert.equal(mesh.pairs, 12);
+      const data = await loadMeshDir(`${dir.path}/hlogs`);
+      const slowest = data.pairs.filter((p) => p.probe === "tcp")
+        .sort((a, b) => b.p99Us! - a.p99Us!).slice(0, 6);
+      assert.ok(slowest.every((p) => p.source === SHAPED || p.target === SHAPED));
     } finally {
       for (const child of children) stop(child);
       await Promise.allSettled(children.map(async (child) => {
