@@ -12,6 +12,7 @@ import { firstDelayMs, jitteredGapMs, nextDueMs } from "../lib/agent/schedule.ts
 import { UdpSequence } from "../lib/agent/udp_sequence.ts";
 import { logBucketsSeconds } from "../lib/agent/buckets.ts";
 import { AgentTally } from "../lib/agent/outcome.ts";
+import { AgentMetrics } from "../lib/agent/metrics.ts";
 import { probeMessage, readProbeMessage } from "../lib/agent/probers.ts";
 import { parseAgentFlags } from "../lib/cli/agent.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -223,4 +224,31 @@ Deno.test("parseAgentFlags() rejects bad values with the value quoted", () => {
   }
   const ok = parseAgentFlags({ ...FLAGS, peersDns: "agents.default.svc:7007" });
   assert.deepEqual(ok.peers, { kind: "dns", name: "agents.default.svc", port: 7007 });
+});
+
+Deno.test("AgentMetrics counts by pair and forgets a removed peer's series after a grace period", async () => {
+  const metrics = new AgentMetrics("a");
+  metrics.addPeer("b", ["tcp", "udp"]);
+  metrics.addPeer("c", ["tcp", "udp"]);
+  metrics.record({ target: "b", probe: "tcp", rttUs: 250 });
+  metrics.record({ target: "b", probe: "udp", failure: "lost" });
+  metrics.record({ target: "c", probe: "tcp", failure: "refused" });
+  const text = await metrics.exposition();
+  assert.match(text, /^netspeed_probes_total\{source="a",target="b",probe="tcp"\} 1$/m);
+  assert.match(text, /^netspeed_udp_lost_total\{source="a",target="b"\} 1$/m);
+  assert.match(
+    text,
+    /^netspeed_probe_failures_total\{source="a",target="c",probe="tcp",kind="refused"\} 1$/m,
+  );
+  assert.match(
+    text,
+    /^netspeed_probe_rtt_seconds_bucket\{le="0\.0002894",source="a",target="b",probe="tcp"\} 1$/m,
+  );
+  metrics.forgetPeer("c", ["tcp", "udp"], 20);
+  metrics.forgetPeer("b", ["tcp", "udp"], 20);
+  metrics.addPeer("b", ["tcp", "udp"]); // b came back: its series stay
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  const after = await metrics.exposition();
+  assert.ok(!after.includes('target="c"'), after);
+  assert.match(after, /^netspeed_probes_total\{source="a",target="b",probe="tcp"\} 1$/m);
 });

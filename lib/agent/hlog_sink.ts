@@ -149,6 +149,17 @@ export class AgentHlogs implements OutcomeSink {
 
   recordUdpEvent(_target: string, _event: UdpEvent): void {}
 
+  /** Finishes the logs of a peer no longer probed (a late echo would open a new file). */
+  forgetTarget(target: string): void {
+    if (this.#closed) return;
+    const nowMs = Date.now();
+    for (const [key, log] of this.#logs) {
+      if (key.split("\u0000")[0] !== target) continue;
+      log.finish(nowMs);
+      this.#logs.delete(key);
+    }
+  }
+
   /** Writes the counts of intervals that are over (by completion time). */
   #rollCounts(nowMs: number, force = false): void {
     const index = Math.floor(nowMs / this.#options.intervalMs);

@@ -26,6 +26,9 @@ export class AgentMetrics implements OutcomeSink {
   #udp: Record<"lost" | UdpEvent, client.Counter<"source" | "target">>;
   #lag: client.Histogram;
   #peers: client.Gauge;
+  /** Failure kinds seen per target and probe, to remove their series later. */
+  #kinds = new Map<string, Set<string>>();
+  #forgetting = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(source: string) {
     this.source = source;
@@ -107,6 +110,10 @@ export class AgentMetrics implements OutcomeSink {
     this.#probes.inc(labels);
     if (outcome.failure !== undefined) {
       this.#failures.inc({ ...labels, kind: outcome.failure });
+      const key = `${outcome.target}\u0000${outcome.probe}`;
+      let kinds = this.#kinds.get(key);
+      if (!kinds) this.#kinds.set(key, kinds = new Set());
+      kinds.add(outcome.failure);
       if (outcome.failure === "lost") {
         this.#udp.lost.inc({ source: this.source, target: outcome.target });
       }
@@ -121,11 +128,40 @@ export class AgentMetrics implements OutcomeSink {
 
   /** Creates the series of a new peer at zero, so a rate() over them starts at once. */
   addPeer(target: string, probes: readonly string[]): void {
+    clearTimeout(this.#forgetting.get(target));
+    this.#forgetting.delete(target);
     for (const probe of probes) {
       const labels = { source: this.source, target, probe };
       this.#probes.inc(labels, 0);
       if (probe === "udp") this.#udp.lost.inc({ source: this.source, target }, 0);
     }
+  }
+
+  /**
+   * Removes a peer's series `afterMs` after it left the peer list (unless it
+   * comes back): long enough for Prometheus to scrape its last counts, and
+   * a fleet whose pods come and go does not grow the exposition forever.
+   */
+  forgetPeer(target: string, probes: readonly string[], afterMs: number): void {
+    clearTimeout(this.#forgetting.get(target));
+    const timer = setTimeout(() => {
+      this.#forgetting.delete(target);
+      for (const probe of probes) {
+        const labels = { source: this.source, target, probe };
+        this.#rtt.remove(labels);
+        this.#probes.remove(labels);
+        for (const kind of this.#kinds.get(`${target}\u0000${probe}`) ?? []) {
+          this.#failures.remove({ ...labels, kind });
+        }
+        this.#kinds.delete(`${target}\u0000${probe}`);
+      }
+      for (const counter of Object.values(this.#udp)) {
+        counter.remove({ source: this.source, target });
+      }
+    }, afterMs);
+    // A pending removal must not keep a stopping agent alive.
+    Deno.unrefTimer(timer);
+    this.#forgetting.set(target, timer);
   }
 
   /** Records one measurement of how late a timer fired, ms. */

@@ -31,6 +31,13 @@ import {
 export type { AgentOptions } from "../agent/options.ts";
 export { DEFAULT_AGENT_OPTIONS } from "../agent/options.ts";
 
+/**
+ * A removed peer's series stay on /metrics this long: Prometheus scrapes
+ * its last counts, and a fleet whose members come and go does not grow
+ * the exposition without end.
+ */
+export const FORGET_PEER_AFTER_MS = 10 * 60_000;
+
 /** Runs the agent until a signal arrives; resolves with the exit code. */
 export async function agent(options: AgentOptions): Promise<ExitCodeValue> {
   // The peer file is read before anything binds, so a bad one starts nothing.
@@ -101,6 +108,11 @@ export async function agent(options: AgentOptions): Promise<ExitCodeValue> {
   const apply = (peers: Peer[]) => {
     const change = mesh.update(peers);
     for (const peer of change.added) metrics.addPeer(peer.name, options.probes);
+    const still = new Set(change.peers.map((peer) => peer.name));
+    for (const peer of change.removed.filter((removed) => !still.has(removed.name))) {
+      metrics.forgetPeer(peer.name, options.probes, FORGET_PEER_AFTER_MS);
+      hlogs?.forgetTarget(peer.name);
+    }
     metrics.setPeers(change.peers.length);
     const line = describeChange(change);
     if (line) console.log(line);
