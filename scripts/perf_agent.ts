@@ -14,7 +14,7 @@
  *
  * Goals from the issue: flat memory, under 5% of one core.
  *
- * Usage: deno task perf:agent [--minutes 10] [--peers 50]
+ * Usage: deno task perf:agent [--minutes 10] [--peers 50] [--interval-ms 1000]
  * (run it under `flock /tmp/netspeed-bench.lock` on a shared machine).
  *
  * @module
@@ -88,7 +88,8 @@ async function lagHistogram(metricsPort: number) {
     .reduce((a, m) => a + Number(m[1]), 0);
   const failures = [...text.matchAll(/^netspeed_probe_failures_total\{[^}]*\} (\S+)/gm)]
     .reduce((a, m) => a + Number(m[1]), 0);
-  return { buckets, sum, count, probes, failures };
+  const heapBytes = Number(/^netspeed_agent_heap_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN);
+  return { buckets, sum, count, probes, failures, heapBytes };
 }
 
 /** The upper bound of the bucket holding quantile q of the difference of two cumulative histograms. */
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
   if (Deno.args[0] === "--farm") return await farm(Number(Deno.args[1]));
   const minutes = flag("minutes", 10);
   const peerCount = flag("peers", 50);
+  // A shorter interval ages the agent faster when looking for memory growth.
+  const intervalMs = flag("interval-ms", 1000);
+  const probesPerSec = peerCount * 3 * 1000 / intervalMs;
   const rounds = 5;
   const warmUpS = Math.min(60, minutes * 6);
   const baselineS = Math.min(20, minutes * 2);
@@ -134,7 +138,7 @@ async function main(): Promise<void> {
     args: [
       ...NETSPEED,
       ...["agent", "--node-id", "bench", "--port", "0", "--peers", peerFile],
-      ...["--metrics-listen", `127.0.0.1:${metricsPort}`, "--interval", "1s"],
+      ...["--metrics-listen", `127.0.0.1:${metricsPort}`, "--interval", `${intervalMs}ms`],
     ],
     stdout: "null",
     stderr: "inherit",
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
   const wait = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
   const cores = navigator.hardwareConcurrency;
   console.log(
-    `netspeed agent, ${peerCount} peers x 3 probes/s, ${minutes} min (warm-up ${warmUpS} s, ` +
+    `netspeed agent, ${peerCount} peers x 3 probes every ${intervalMs} ms, ${minutes} min (warm-up ${warmUpS} s, ` +
       `${rounds} rounds of ${aloneS.toFixed(0)} s alone + ${baselineS} s with the baseline), ` +
       `${cores} cores, ${new Date().toISOString()}`,
   );
@@ -150,6 +154,7 @@ async function main(): Promise<void> {
     await wait(warmUpS);
     const rssStartBytes = rssBytes(agent.pid);
     const rss: number[] = [rssStartBytes];
+    const heap: number[] = [(await lagHistogram(metricsPort)).heapBytes];
     const agentShares: number[] = [];
     const baselineShares: number[] = [];
     const lagP99s: number[] = [];
@@ -169,11 +174,12 @@ async function main(): Promise<void> {
       probes += lag1.probes - lag0.probes;
       failures += lag1.failures - lag0.failures;
       rss.push(rssBytes(agent.pid));
+      heap.push(lag1.heapBytes);
 
       const baseline = new Deno.Command(Deno.execPath(), {
         args: [
           ...NETSPEED,
-          ...["latency", `127.0.0.1:${ports[0]}`, "--rate", `${peerCount * 3}/s`],
+          ...["latency", `127.0.0.1:${ports[0]}`, "--rate", `${probesPerSec}/s`],
           ...["-d", `${baselineS}s`, "--no-progress"],
         ],
         stdout: "null",
@@ -197,9 +203,9 @@ async function main(): Promise<void> {
       console.log(
         `round ${round + 1}: agent ${(share * 100).toFixed(2)}% of a core, lag p99 <= ${
           (lagP99s.at(-1)! * 1000).toFixed(1)
-        } ms, RSS ${(rss.at(-1)! / 2 ** 20).toFixed(1)} MiB; open-loop baseline ${
-          (baselineShares.at(-1)! * 100).toFixed(1)
-        }%`,
+        } ms, RSS ${(rss.at(-1)! / 2 ** 20).toFixed(1)} MiB, heap ${
+          (heap.at(-1)! / 2 ** 20).toFixed(1)
+        } MiB; open-loop baseline ${(baselineShares.at(-1)! * 100).toFixed(1)}%`,
       );
     }
     const agentShare = median(agentShares);
@@ -209,7 +215,7 @@ async function main(): Promise<void> {
         "",
         `agent CPU, median of ${rounds}: ${(agentShare * 100).toFixed(2)}% of one core ` +
         `(goal < 5%) for ${(probes / (rounds * aloneS)).toFixed(0)} probes/s, ${failures} failed`,
-        `open-loop pacer at the same ${peerCount * 3} msg/s: ${
+        `open-loop pacer at the same ${probesPerSec} msg/s: ${
           (baselineShare * 100).toFixed(1)
         }% of one core; ratio baseline / agent ${(baselineShare / agentShare).toFixed(1)}x`,
         `event-loop lag: mean ${(median(lagMeans) * 1000).toFixed(2)} ms, p99 bucket <= ${

@@ -103,6 +103,14 @@ export class AgentMetrics implements OutcomeSink {
         this.set(Deno.memoryUsage().rss);
       },
     });
+    new client.Gauge({
+      name: "netspeed_agent_heap_used_bytes",
+      help: "JavaScript heap in use by the agent (RSS may keep pages the heap has freed)",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().heapUsed);
+      },
+    });
   }
 
   record(outcome: ProbeOutcome): void {
