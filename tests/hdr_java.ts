@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHistogram, recordUs } from "../lib/histogram.ts";
 
 /** Where Debian puts the HdrHistogram jar. */
 const JARS = ["/usr/share/java/hdrhistogram.jar", "/usr/share/java/HdrHistogram.jar"];
@@ -79,4 +80,19 @@ export async function javaLogTotals(jar: string, hlogPath: string, tag: string |
     await Deno.remove(outBase).catch(() => {});
     await Deno.remove(outBase + ".hgrm").catch(() => {});
   }
+}
+
+/**
+ * Whether two microsecond figures are the same HDR value: equal, or in the
+ * same bucket (netspeed clamps a percentile to the exact maximum, while a
+ * histogram decoded from a log only knows the maximum's bucket).
+ */
+export function sameHdrValueUs(a: number, b: number): boolean {
+  // A histogram holding one value answers with the top of that value's bucket.
+  const bucketTop = (us: number) => {
+    const histogram = createHistogram();
+    recordUs(histogram, us);
+    return histogram.getValueAtPercentile(50);
+  };
+  return a === b || bucketTop(a) === bucketTop(b);
 }

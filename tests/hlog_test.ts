@@ -78,13 +78,13 @@ Deno.test("hlogHeaderLines() and hlogIntervalLine() write HistogramLogWriter's v
 Deno.test("HlogRecording writes finished intervals while recording; readers get every sample back", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/run.hlog`;
-  const log = HlogRecording.start({
+  const log = HlogRecording.open({
     path,
-    startEpochMs: START_MS,
     intervalMs: 1000,
     lateMs: 500,
     comments: ["netspeed test"],
   });
+  log.begin(START_MS);
   const all = createHistogram();
   for (let i = 0; i < 5000; i++) {
     log.recordUs("n1/latency", START_MS + i, sampleUs(i));
@@ -127,7 +127,8 @@ Deno.test("HdrHistogram's Java HistogramLogProcessor reads our log with the same
   }
   await using dir = await tempDir();
   const path = `${dir.path}/run.hlog`;
-  const log = HlogRecording.start({ path, startEpochMs: START_MS, intervalMs: 1000, lateMs: 0 });
+  const log = HlogRecording.open({ path, intervalMs: 1000, lateMs: 0 });
+  log.begin(START_MS);
   const all = createHistogram();
   for (let i = 0; i < 5000; i++) {
     log.recordUs("n1/latency", START_MS + i, sampleUs(i));
@@ -146,7 +147,8 @@ Deno.test("HdrHistogram's Java HistogramLogProcessor reads our log with the same
 Deno.test("parseHlog() names the file and the line of a truncated or malformed log", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/run.hlog`;
-  const log = HlogRecording.start({ path, startEpochMs: START_MS, intervalMs: 1000, lateMs: 0 });
+  const log = HlogRecording.open({ path, intervalMs: 1000, lateMs: 0 });
+  log.begin(START_MS);
   for (let i = 0; i < 2000; i++) log.recordUs("t", START_MS + i, sampleUs(i));
   log.finish(START_MS + 2000);
   const text = await Deno.readTextFile(path);

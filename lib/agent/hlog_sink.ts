@@ -111,9 +111,8 @@ export class AgentHlogs implements OutcomeSink {
     const key = `${target}\u0000${probe}`;
     let log = this.#logs.get(key);
     if (!log) {
-      log = HlogRecording.start({
+      log = HlogRecording.open({
         path: this.#newPath(`${target}_${probe}`, "hlog"),
-        startEpochMs: Date.now(),
         intervalMs: this.#options.intervalMs,
         lateMs: this.#options.lateMs,
         comments: [
@@ -121,6 +120,7 @@ export class AgentHlogs implements OutcomeSink {
           `round-trip times recorded in nanoseconds, Interval_Max in microseconds`,
         ],
       });
+      log.begin(Date.now());
       this.#logs.set(key, log);
     }
     return log;
@@ -191,9 +191,9 @@ export class AgentHlogs implements OutcomeSink {
     const rotateBytes = this.#rotateBytes();
     let rotated = false;
     for (const [key, log] of this.#logs) {
-      const before = log.writer.intervalCount;
+      const before = log.intervalCount;
       log.flushDue(nowMs);
-      if (log.writer.intervalCount === before) continue;
+      if (log.intervalCount === before) continue;
       if (fileSize(log.path) >= rotateBytes) {
         log.finish(nowMs);
         this.#logs.delete(key);

@@ -6,14 +6,22 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -59,11 +67,15 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     }
   }
   const address = await resolveOnce(options.target.host);
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, CONNECT_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "connect", options.timeoutMs);
+  const hlogTag = runHlogTag("connect", options.nodeId);
   const jobs = planConnectWorkers(options, address, caCerts, runStartEpochMs);
   const planned = plannedAttempts(options);
 
@@ -83,6 +95,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(connectRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.connectUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "gaveUp") {
@@ -94,8 +108,12 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     },
   });
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      hlog?.begin(nowEpochMs);
+      return goWithDeadline(options.durationMs)(nowEpochMs);
+    },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -104,6 +122,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeConnect({
     options,
@@ -112,6 +131,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     planned,
     interrupted: phase.interrupted,
     measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    timing: phaseTiming(phase),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -119,6 +140,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (
@@ -134,8 +156,9 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       `Cannot connect to "${formatHostPort(options.target)}": ${what}${detail}${hint}`,
     );
   }
-  console.log(formatConnectSummary(summary));
+  printSummary(formatConnectSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const exitCode = exitCodeOf(
     phase.interrupted,
     summary.failed > 0 || group.errors.length > 0,

@@ -16,7 +16,8 @@
  * @example
  * ```ts
  * import { HlogRecording, readHlog } from "./lib/hlog/mod.ts";
- * const log = HlogRecording.start({ path: "run.hlog", startEpochMs: Date.now(), intervalMs: 1000, lateMs: 5200 });
+ * const log = HlogRecording.open({ path: "run.hlog", intervalMs: 1000, lateMs: 5200 });
+ * log.begin(Date.now());
  * log.recordUs("node-1/latency", Date.now(), 87.5);
  * log.flushDue(Date.now());
  * log.finish(Date.now());
@@ -29,3 +30,4 @@ export * from "./format.ts";
 export * from "./intervals.ts";
 export * from "./writer.ts";
 export * from "./reader.ts";
+export * from "./options.ts";

@@ -12,28 +12,40 @@ import { IntervalRecorder } from "./intervals.ts";
 /** Appends interval lines to a log file whose header it wrote. */
 export class HlogWriter {
   readonly path: string;
-  readonly baseEpochMs: number;
+  #baseEpochMs: number | undefined;
   #file: Deno.FsFile;
   #encoder = new TextEncoder();
   #intervals = 0;
 
-  private constructor(path: string, file: Deno.FsFile, baseEpochMs: number) {
+  private constructor(path: string, file: Deno.FsFile) {
     this.path = path;
     this.#file = file;
-    this.baseEpochMs = baseEpochMs;
   }
 
   /** Creates (or truncates) `path` and writes the header. */
   static create(path: string, header: HlogHeader): HlogWriter {
-    let file: Deno.FsFile;
+    const writer = HlogWriter.open(path);
+    writer.writeHeader(header);
+    return writer;
+  }
+
+  /** Creates (or truncates) `path`; {@linkcode writeHeader} must come before any interval. */
+  static open(path: string): HlogWriter {
     try {
-      file = Deno.openSync(path, { write: true, create: true, truncate: true });
+      return new HlogWriter(
+        path,
+        Deno.openSync(path, { write: true, create: true, truncate: true }),
+      );
     } catch (error) {
       throw new RunError(`Cannot create histogram log "${path}": ${(error as Error).message}`);
     }
-    const writer = new HlogWriter(path, file, header.startEpochMs);
-    writer.#write(hlogHeaderLines(header));
-    return writer;
+  }
+
+  /** Writes the header; interval times are then relative to its start. */
+  writeHeader(header: HlogHeader): void {
+    if (this.#baseEpochMs !== undefined) throw new Error(`Header of "${this.path}" written twice`);
+    this.#baseEpochMs = header.startEpochMs;
+    this.#write(hlogHeaderLines(header));
   }
 
   /** Interval lines written so far. */
@@ -44,7 +56,9 @@ export class HlogWriter {
   /** Appends intervals, in one write. */
   writeIntervals(intervals: readonly HlogInterval[]): void {
     if (intervals.length === 0) return;
-    this.#write(intervals.map((i) => hlogIntervalLine(i, this.baseEpochMs)));
+    const base = this.#baseEpochMs;
+    if (base === undefined) throw new Error(`Interval before the header of "${this.path}"`);
+    this.#write(intervals.map((i) => hlogIntervalLine(i, base)));
     this.#intervals += intervals.length;
   }
 
@@ -60,12 +74,10 @@ export class HlogWriter {
   }
 }
 
-/** What {@linkcode HlogRecording.start} needs. */
+/** What {@linkcode HlogRecording.open} needs. */
 export interface HlogRecordingOptions {
   path: string;
-  /** Start of the measured window, ms since the epoch. */
-  startEpochMs: number;
-  /** @default {1000} */
+  /** Length of an interval; boundaries are multiples of it since the epoch. @default {1000} */
   intervalMs: number;
   /**
    * How long after an interval's end a sample that started in it may still
@@ -78,49 +90,88 @@ export interface HlogRecordingOptions {
 }
 
 /**
- * An interval log being recorded: samples go in as they arrive, finished
- * intervals go to the file when {@linkcode flushDue} is called, the rest on
+ * An interval log being recorded: opened before the run (so a path that
+ * cannot be written fails before anything is measured), its header written
+ * when measuring begins, samples recorded as they arrive, finished
+ * intervals written when {@linkcode flushDue} is called, the rest on
  * {@linkcode finish}.
  */
 export class HlogRecording {
-  readonly writer: HlogWriter;
-  readonly recorder: IntervalRecorder;
+  readonly path: string;
+  readonly intervalMs: number;
   readonly lateMs: number;
+  #comments: readonly string[];
+  #writer: HlogWriter;
+  #recorder: IntervalRecorder | undefined;
 
-  private constructor(writer: HlogWriter, recorder: IntervalRecorder, lateMs: number) {
-    this.writer = writer;
-    this.recorder = recorder;
-    this.lateMs = lateMs;
+  private constructor(options: HlogRecordingOptions, writer: HlogWriter) {
+    this.path = options.path;
+    this.intervalMs = options.intervalMs;
+    this.lateMs = options.lateMs;
+    this.#comments = options.comments ?? [];
+    this.#writer = writer;
   }
 
-  /** Creates the file and writes its header. */
-  static start(options: HlogRecordingOptions): HlogRecording {
-    const writer = HlogWriter.create(options.path, {
-      startEpochMs: options.startEpochMs,
-      comments: options.comments,
-    });
-    const recorder = new IntervalRecorder(options);
-    return new HlogRecording(writer, recorder, options.lateMs);
+  /** Creates (or truncates) the file. */
+  static open(options: HlogRecordingOptions): HlogRecording {
+    return new HlogRecording(options, HlogWriter.open(options.path));
   }
 
-  /** The file's path. */
-  get path(): string {
-    return this.writer.path;
+  /** Interval lines written so far. */
+  get intervalCount(): number {
+    return this.#writer.intervalCount;
   }
 
-  /** Records one sample (µs, NaN for a failure, which is skipped) that started at `atEpochMs`. */
+  /** Measuring begins at `startEpochMs`: writes the header (StartTime and BaseTime). */
+  begin(startEpochMs: number): void {
+    if (this.#recorder) return;
+    this.#writer.writeHeader({ startEpochMs, comments: this.#comments });
+    this.#recorder = new IntervalRecorder({ intervalMs: this.intervalMs, startEpochMs });
+  }
+
+  #started(atEpochMs: number): IntervalRecorder {
+    if (!this.#recorder) this.begin(atEpochMs);
+    return this.#recorder!;
+  }
+
+  /**
+   * Records one sample in µs (NaN, a failure, is skipped) that started at
+   * `atEpochMs`; begins the log there if {@linkcode begin} was not called.
+   */
   recordUs(tag: string, atEpochMs: number, valueUs: number): void {
-    this.recorder.recordUs(tag, atEpochMs, valueUs);
+    this.#started(atEpochMs).recordUs(tag, atEpochMs, valueUs);
+  }
+
+  /**
+   * Records a batch of samples as Workers send them: start times in µs
+   * since `originEpochMs`, values in µs (NaN for failures).
+   */
+  recordBatch(
+    tag: string,
+    originEpochMs: number,
+    startUs: Float64Array,
+    valueUs: Float64Array,
+    length: number,
+  ): void {
+    for (let i = 0; i < length; i++) {
+      this.recordUs(tag, originEpochMs + startUs[i] / 1000, valueUs[i]);
+    }
   }
 
   /** Writes the intervals that ended more than `lateMs` before `nowEpochMs`. */
   flushDue(nowEpochMs: number): void {
-    this.writer.writeIntervals(this.recorder.takeEndedBefore(nowEpochMs - this.lateMs));
+    if (!this.#recorder) return;
+    this.#writer.writeIntervals(this.#recorder.takeEndedBefore(nowEpochMs - this.lateMs));
   }
 
-  /** Writes every interval left (the last one ends at `endEpochMs`) and closes the file. */
+  /**
+   * Writes every interval left (the last one ends at `endEpochMs`, the end
+   * of the measured window) and closes the file. A log that never began
+   * still gets its header, starting at `endEpochMs`.
+   */
   finish(endEpochMs: number): void {
-    this.writer.writeIntervals(this.recorder.takeAll(endEpochMs));
-    this.writer.close();
+    const recorder = this.#started(endEpochMs);
+    this.#writer.writeIntervals(recorder.takeAll(endEpochMs));
+    this.#writer.close();
   }
 }

@@ -6,6 +6,13 @@
  *
  * @module
  */
+import {
+  buildRunResult,
+  outcomeCounts,
+  type RunResult,
+  type TallyTiming,
+  timingOf,
+} from "../results/run_result.ts";
 import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import {
   createHistogram,
@@ -66,12 +73,8 @@ export interface PhaseSummary {
 }
 
 /** The JSON summary of `netspeed responsiveness`. */
-export interface ResponsivenessSummary {
-  command: "responsiveness";
-  run: RunInfo;
+export interface ResponsivenessSummary extends RunResult<"responsiveness", ResponsivenessOptions> {
   target: string;
-  options: ResponsivenessOptions;
-  interrupted: boolean;
   /** The formula, in words, as computed. */
   formula: string;
   idle: PhaseSummary;
@@ -91,12 +94,11 @@ export interface ResponsivenessSummary {
   };
   /** Probes not sent because their predecessors had not finished. */
   skipped: { self: number; foreign: number };
-  warnings: string[];
   csv: { path: string; rows: number } | null;
 }
 
 /** What the command gathered. */
-export interface ResponsivenessTally {
+export interface ResponsivenessTally extends TallyTiming {
   options: ResponsivenessOptions;
   run: RunInfo;
   target: string;
@@ -219,12 +221,38 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
   if (t.interrupted) {
     warnings.push(INTERRUPTED_WARNING);
   }
+  const phases = [["idle", idle], ["loaded", loaded]] as const;
+  const histograms: Record<string, string> = {};
+  const byOutcome: Record<string, number> = {};
+  let ok = 0;
+  for (const [name, phase] of phases) {
+    for (const kind of PROBE_KINDS) {
+      const probes = phase?.probes[kind];
+      if (!probes) continue;
+      histograms[`${name}.${kind}`] = probes.histogram;
+      ok += probes.rtt.count;
+      for (const [error, n] of Object.entries(probes.errors)) {
+        byOutcome[error] = (byOutcome[error] ?? 0) + n;
+      }
+    }
+  }
+  const lastSampleUs = Math.max(0, ...t.samples.map((s) => s.startUs + (s.rttUs || 0)));
   return {
-    command: "responsiveness",
-    run: t.run,
+    ...buildRunResult({
+      kind: "responsiveness",
+      mode: loaded ? "idle+loaded" : "idle",
+      run: t.run,
+      nodeId: t.options.nodeId,
+      options: t.options,
+      timing: timingOf(t.timing, t.run, lastSampleUs / 1e6),
+      originEpochMs: t.originEpochMs,
+      interrupted: t.interrupted,
+      counts: outcomeCounts(ok, byOutcome),
+      histograms,
+      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
+      warnings,
+    }),
     target: t.target,
-    options: t.options,
-    interrupted: t.interrupted,
     formula: RPM_FORMULA,
     idle,
     loaded,
@@ -244,7 +272,6 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
       })),
     },
     skipped: t.skipped,
-    warnings,
     csv: t.csv,
   };
 }
