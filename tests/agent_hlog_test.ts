@@ -4,7 +4,7 @@
  * rotates files and keeps the directory within budget.
  */
 import assert from "node:assert/strict";
-import { spawnCli, tempDir } from "./helpers.ts";
+import { runCli, spawnCli, tempDir } from "./helpers.ts";
 import { freePorts } from "./prometheus.ts";
 import { readHlog } from "../lib/hlog/mod.ts";
 
@@ -59,6 +59,16 @@ Deno.test("agent --hlog-dir holds every round trip it counted once stopped by SI
       `${probe}: hlog ${total} vs agent ${counted.get(probe)}`,
     );
     assert.ok(total > 20);
+  }
+  // netspeed merge reads them: each pair and probe as one node of a latency (or connect) run.
+  const tcpAndUdp = files.filter((f) => /^b_(tcp|udp)_.*\.hlog$/.test(f.name))
+    .map((f) => `${dir.path}/hlogs/a/${f.name}`);
+  const merged = await runCli(["merge", ...tcpAndUdp, "-o", `${dir.path}/merged`]);
+  assert.equal(merged.code, 0, merged.stderr);
+  for (const probe of ["tcp", "udp"]) {
+    const row = new RegExp(`^a>b:${probe}\\s+-\\s+-\\s+(\\d+)\\s`, "m").exec(merged.stdout);
+    assert.ok(row, merged.stdout);
+    assert.equal(Number(row[1]), counted.get(probe), merged.stdout);
   }
   const counts = files.find((f) => f.name.startsWith("counts_"));
   assert.ok(counts);
