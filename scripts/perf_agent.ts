@@ -14,7 +14,7 @@
  *
  * Goals from the issue: flat memory, under 5% of one core.
  *
- * Usage: deno task perf:agent [--minutes 10] [--peers 50] [--interval-ms 1000]
+ * Usage: deno task perf:agent [--minutes 10] [--peers 50] [--interval-ms 1000] [--hlog]
  * (run it under `flock /tmp/netspeed-bench.lock` on a shared machine).
  *
  * @module
@@ -139,6 +139,8 @@ async function main(): Promise<void> {
       ...NETSPEED,
       ...["agent", "--node-id", "bench", "--port", "0", "--peers", peerFile],
       ...["--metrics-listen", `127.0.0.1:${metricsPort}`, "--interval", `${intervalMs}ms`],
+      // --hlog: also keep the lossless record, as the DaemonSet does.
+      ...(Deno.args.includes("--hlog") ? ["--hlog-dir", `${dir}/hlogs`] : []),
     ],
     stdout: "null",
     stderr: "inherit",
@@ -146,7 +148,9 @@ async function main(): Promise<void> {
   const wait = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
   const cores = navigator.hardwareConcurrency;
   console.log(
-    `netspeed agent, ${peerCount} peers x 3 probes every ${intervalMs} ms, ${minutes} min (warm-up ${warmUpS} s, ` +
+    `netspeed agent${
+      Deno.args.includes("--hlog") ? " --hlog-dir" : ""
+    }, ${peerCount} peers x 3 probes every ${intervalMs} ms, ${minutes} min (warm-up ${warmUpS} s, ` +
       `${rounds} rounds of ${aloneS.toFixed(0)} s alone + ${baselineS} s with the baseline), ` +
       `${cores} cores, ${new Date().toISOString()}`,
   );
