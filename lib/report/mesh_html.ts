@@ -99,7 +99,7 @@ ${chart("mesh-multiples", meshSmallMultiplesSpec(data, probe))}</section>
 <section id="table"><h2>Every pair</h2>${pairTable(data.pairs)}</section>
 <section id="about"><h2>Inputs</h2><p class="note">${
     model.inputs.map(escapeHtml).join(", ")
-  }: ${data.files.hlogs} interval logs, ${data.files.counts} counts files. Bins without a round trip are not drawn.</p></section>`;
+  }: ${data.files.hlogs} interval logs, ${data.files.counts} counts files. A bin whose probes all failed shows as a red tick at the top of its pair chart.</p></section>`;
   const drawnWith = scripts.map((s) => `${s.name} ${s.version}`).join(", ");
   return `<!doctype html>
 <html lang="en">

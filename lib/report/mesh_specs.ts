@@ -92,8 +92,16 @@ export function meshHeatmapSpec(data: MeshData): TopLevelSpec {
         },
       },
       {
+        // Dark cells get white text: the upper half of the colour scale.
+        transform: [{ joinaggregate: [{ op: "max", field: "value", as: "maxValue" }] }],
         mark: { type: "text", fontSize: 10 },
-        encoding: { text: { field: "label" }, color: { value: "#111" } },
+        encoding: {
+          text: { field: "label" },
+          color: {
+            condition: { test: "datum.value > 0.5 * datum.maxValue", value: "#fff" },
+            value: "#111",
+          },
+        },
       },
     ],
   } as TopLevelSpec;
@@ -118,7 +126,7 @@ function pairRows(bins: readonly MeshBin[]) {
 }
 
 /** The layers of a SmokePing-style chart (data filtered by the caller). */
-function smokeLayers() {
+function smokeLayers(rows: readonly { p50: number | null; loss: number | null }[]) {
   const band = (lo: string, hi: string, opacity: number) => ({
     mark: { type: "area", color: "#3d4a5c", opacity, interpolate: "step-after" },
     encoding: {
@@ -126,7 +134,17 @@ function smokeLayers() {
       y2: { field: hi },
     },
   });
+  // Bins where every probe failed have no round trip to draw: a red tick at the top. The layer
+  // is left out when there are none (an empty layer makes Vega warn about its time extent).
+  const allLost = rows.some((r) => r.p50 === null && r.loss !== null && r.loss > 0)
+    ? [{
+      transform: [{ filter: "datum.p50 == null && datum.loss > 0" }],
+      mark: { type: "rule", color: LOSS_COLORS[3], strokeWidth: 2 },
+      encoding: { y: { value: 0 }, y2: { value: 12 } },
+    }]
+    : [];
   return [
+    ...allLost,
     {
       transform: [{ filter: "datum.p50 != null" }],
       layer: [
@@ -193,8 +211,15 @@ export function meshPairSpec(data: MeshData): TopLevelSpec {
       },
     ],
     transform: [{ filter: "datum.pair == pair && datum.probe == pairProbe" }],
-    encoding: { x: { field: "t", type: "temporal", title: "time" } },
-    layer: smokeLayers(),
+    encoding: {
+      x: {
+        field: "t",
+        type: "temporal",
+        title: "time",
+        scale: { domain: [data.startMs, data.endMs] },
+      },
+    },
+    layer: smokeLayers(rows),
   } as TopLevelSpec;
 }
 
@@ -217,8 +242,15 @@ export function meshSmallMultiplesSpec(data: MeshData, probe: string, limit = 36
     spec: {
       width: 300,
       height: 110,
-      encoding: { x: { field: "t", type: "temporal", title: null } },
-      layer: smokeLayers(),
+      encoding: {
+        x: {
+          field: "t",
+          type: "temporal",
+          title: null,
+          scale: { domain: [data.startMs, data.endMs] },
+        },
+      },
+      layer: smokeLayers(rows),
     },
     resolve: { scale: { y: "shared" } },
   } as TopLevelSpec;
