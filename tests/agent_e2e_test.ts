@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { runCli, type RunningCli, spawnCli, tempDir } from "./helpers.ts";
 import { freePorts, hasPromtool, parseExposition, promtoolCheck } from "./prometheus.ts";
+import { rendezvousSubset } from "../lib/agent/peers.ts";
 
 async function metricsOf(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -204,4 +205,25 @@ Deno.test("agent rejects bad input with one line and starts nothing", async () =
   } finally {
     taken.close();
   }
+});
+
+Deno.test("agent --peers-subset probes the K peers rendezvous hashing picks, never itself", async () => {
+  await using dir = await tempDir();
+  const ports = freePorts(7);
+  const peerFile = `${dir.path}/peers.txt`;
+  const names = ["self", "p1", "p2", "p3", "p4", "p5"];
+  await Deno.writeTextFile(
+    peerFile,
+    names.map((name, i) => `${name} 127.0.0.1:${ports[i]}\n`).join(""),
+  );
+  await using agent = spawnCli([
+    ...["agent", "--node-id", "self", "--port", String(ports[0]), "--peers", peerFile],
+    ...["--peers-subset", "2", "--metrics-listen", `127.0.0.1:${ports[6]}`, "--probes", "udp"],
+  ]);
+  const expected = rendezvousSubset(
+    names.slice(1).map((name, i) => ({ name, host: "127.0.0.1", port: ports[i + 1] })),
+    "self",
+    2,
+  ).map((p) => p.name).sort();
+  await agent.waitFor(new RegExp(`^peers: \\+2 \\(${expected.join(", ")}\\); probing 2$`));
 });
