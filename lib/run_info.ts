@@ -78,3 +78,13 @@ const CLOCK_OFFSET_MS = (() => {
 export function sharedClockMs(): number {
   return performance.timeOrigin + performance.now() + CLOCK_OFFSET_MS;
 }
+
+/** The `performance.now()` time of an instant on {@linkcode sharedClockMs}. */
+export function perfOfSharedMs(epochMs: number): number {
+  return epochMs - performance.timeOrigin - CLOCK_OFFSET_MS;
+}
+
+/** The {@linkcode sharedClockMs} instant of a `performance.now()` time. */
+export function sharedMsOfPerf(perfMs: number): number {
+  return performance.timeOrigin + perfMs + CLOCK_OFFSET_MS;
+}

@@ -9,7 +9,7 @@
  */
 import process from "node:process";
 import { ProgressBar, type ProgressState } from "./progress.ts";
-import { sharedClockMs } from "./run_info.ts";
+import { perfOfSharedMs, sharedClockMs } from "./run_info.ts";
 import { waitUntil } from "./pacer.ts";
 import type { RunTiming } from "./results/run_result.ts";
 import { onInterrupt } from "./signals.ts";
@@ -222,20 +222,35 @@ export function startInstant(
  * or as soon as `cancelled()` says so.
  */
 export function sleepUntil(epochMs: number, cancelled: () => boolean): Promise<void> {
-  return waitUntil(epochMs - sharedClockMs() + performance.now(), cancelled);
+  return waitUntil(perfOfSharedMs(epochMs), cancelled);
 }
 
 /**
- * The "go" of a run bounded by a count or a duration: the deadline on the
- * shared clock, so every worker stops measuring at the same instant.
+ * How long before `--start-at` "go" is sent to workers that wait for the
+ * instant themselves: a loaded machine can take tens of ms to deliver a
+ * message to a Worker, which would otherwise be a late start.
+ */
+export const GO_LEAD_MS = 50;
+
+/**
+ * The "go" of a run bounded by a count or a duration: when to start
+ * measuring (at once, or at `--start-at`, which the workers wait for
+ * themselves) and the deadline, both on the shared clock, so every worker
+ * starts and stops measuring at the same instant.
  */
 export function goWithDeadline(
   durationMs: number | undefined,
-): (nowEpochMs: number) => { type: "go"; deadlineEpochMs?: number } {
-  return (nowEpochMs) => ({
-    type: "go",
-    deadlineEpochMs: durationMs === undefined ? undefined : nowEpochMs + durationMs,
-  });
+  startAtEpochMs?: number,
+): (nowEpochMs: number) => { type: "go"; startEpochMs: number; deadlineEpochMs?: number } {
+  return (nowEpochMs) => {
+    // A group ready after --start-at starts at once: the lateness is recorded.
+    const startEpochMs = Math.max(nowEpochMs, startAtEpochMs ?? -Infinity);
+    return {
+      type: "go",
+      startEpochMs,
+      deadlineEpochMs: durationMs === undefined ? undefined : startEpochMs + durationMs,
+    };
+  };
 }
 
 /**

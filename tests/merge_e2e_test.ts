@@ -106,6 +106,12 @@ Deno.test("merge of latency runs: counts add up, percentiles are the union's, --
     console.warn(`Java check skipped: ${java.skip}`);
   }
 
+  // The report of the merged folder: the aggregate and one series per node.
+  const report = await runCli(["report", out]);
+  assert.equal(report.code, 0, report.stderr);
+  const html = await Deno.readTextFile(join(out, "report.html"));
+  for (const id of ["merged (all nodes)", ...nodes]) assert.ok(html.includes(id), id);
+
   // The merged result is itself a result the loader reads.
   const [again] = await loadResults([join(out, "merged.json")]);
   assert.equal(again.result.counts.ok, sum);

@@ -16,6 +16,7 @@ import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
 import {
+  GO_LEAD_MS,
   goWithDeadline,
   measure,
   phaseTiming,
@@ -107,11 +108,15 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       }
     },
   });
+  let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs) => {
-      hlog?.begin(nowEpochMs);
-      return goWithDeadline(options.durationMs)(nowEpochMs);
+      const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
+      startEpochMs = go.startEpochMs;
+      hlog?.begin(startEpochMs);
+      return go;
     },
+    leadMs: GO_LEAD_MS,
     stop: { type: "stop" },
     startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
@@ -130,8 +135,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     address,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
-    timing: phaseTiming(phase),
+    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
+    timing: phaseTiming(phase, startEpochMs),
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,

@@ -17,6 +17,7 @@ import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
 import {
+  GO_LEAD_MS,
   goWithDeadline,
   measure,
   phaseTiming,
@@ -92,11 +93,15 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       }
     },
   });
+  let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs) => {
-      hlog?.begin(nowEpochMs);
-      return goWithDeadline(options.durationMs)(nowEpochMs);
+      const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
+      startEpochMs = go.startEpochMs;
+      hlog?.begin(startEpochMs);
+      return go;
     },
+    leadMs: GO_LEAD_MS,
     stop: { type: "stop" },
     startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
@@ -114,8 +119,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     run,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
-    timing: phaseTiming(phase),
+    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
+    timing: phaseTiming(phase, startEpochMs),
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,

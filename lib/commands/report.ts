@@ -12,7 +12,7 @@ import { ExitCode, type ExitCodeValue, RunError, UsageError } from "../errors.ts
 import { NETSPEED_VERSION } from "../run_info.ts";
 import { loadInlineScripts } from "../report/assets.ts";
 import { renderReportHtml } from "../report/html.ts";
-import { loadRun, type ReportRun } from "../report/load_run.ts";
+import { loadRuns, type ReportRun } from "../report/load_run.ts";
 import { defaultOutputPath, type ReportOptions, runLabels, runLimits } from "../report/options.ts";
 import { formatInteger } from "../report/format.ts";
 import { isAgentHlogDir, loadMeshDir, mergeMeshData } from "../report/mesh_data.ts";
@@ -101,7 +101,7 @@ export async function writeReport(
   const skipped: ReportResult["skipped"] = [];
   for (const [i, source] of sources.entries()) {
     try {
-      runs.push(await loadRun(source.csvPath, labels[i], limits, source.summary));
+      runs.push(...await loadRuns(source.csvPath, labels[i], limits, source.summary));
     } catch (error) {
       if (!skipUnusable || !(error instanceof UsageError)) throw error;
       skipped.push({ csvPath: source.csvPath, reason: error.message });

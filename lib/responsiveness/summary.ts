@@ -6,13 +6,7 @@
  *
  * @module
  */
-import {
-  buildRunResult,
-  outcomeCounts,
-  type RunResult,
-  type TallyTiming,
-  timingOf,
-} from "../results/run_result.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import {
   createHistogram,
@@ -238,18 +232,14 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
   }
   const lastSampleUs = Math.max(0, ...t.samples.map((s) => s.startUs + (s.rttUs || 0)));
   return {
-    ...buildRunResult({
+    ...resultOfTally(t, {
       kind: "responsiveness",
       mode: loaded ? "idle+loaded" : "idle",
-      run: t.run,
-      nodeId: t.options.nodeId,
       options: t.options,
-      timing: timingOf(t.timing, t.run, lastSampleUs / 1e6),
-      originEpochMs: t.originEpochMs,
-      interrupted: t.interrupted,
-      counts: outcomeCounts(ok, byOutcome),
+      measuredSeconds: lastSampleUs / 1e6,
+      ok,
+      errors: byOutcome,
       histograms,
-      files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
       warnings,
     }),
     target: t.target,

@@ -171,6 +171,51 @@ export function timingOf(
   };
 }
 
+/** What every kind's tally holds that the shared part of its result comes from. */
+export interface ResultTally extends TallyTiming {
+  options: FleetOptions & { hlog?: { path: string } };
+  run: RunInfo;
+  interrupted: boolean;
+  csv: { path: string; rows: number } | null;
+}
+
+/** The kind's own part of the shared result: what its summary builder computed. */
+export interface ResultParts<K extends ResultKind, O> {
+  kind: K;
+  mode: string;
+  /** The options as the summary shows them. */
+  options: O;
+  /** Length of the measured phase, for a tally without timing. */
+  measuredSeconds: number;
+  /** Successful attempts, and the failed ones by kind. */
+  ok: number;
+  errors: Record<string, number>;
+  histograms: Record<string, string>;
+  /** The kind's own warnings. */
+  warnings: string[];
+}
+
+/** The shared part of a summary from its tally and the kind's own figures. */
+export function resultOfTally<K extends ResultKind, O>(
+  t: ResultTally,
+  p: ResultParts<K, O>,
+): RunResult<K, O> {
+  return buildRunResult({
+    kind: p.kind,
+    mode: p.mode,
+    run: t.run,
+    nodeId: t.options.nodeId,
+    options: p.options,
+    timing: timingOf(t.timing, t.run, p.measuredSeconds),
+    originEpochMs: t.originEpochMs,
+    interrupted: t.interrupted,
+    counts: outcomeCounts(p.ok, p.errors),
+    histograms: p.histograms,
+    files: { csv: t.csv?.path, hlog: t.options.hlog?.path, json: t.options.jsonPath },
+    warnings: p.warnings,
+  });
+}
+
 /** What a summary builder hands to {@linkcode buildRunResult}. */
 export interface RunResultInput<K extends ResultKind, O> {
   kind: K;

@@ -10,9 +10,9 @@ import type { RunInfo } from "../run_info.ts";
 import {
   buildRunResult,
   outcomeCounts,
+  resultOfTally,
   type RunResult,
   type TallyTiming,
-  timingOf,
 } from "../results/run_result.ts";
 import { formatBitsPerSec, formatCount, formatTable } from "../table.ts";
 import { cpuWarning, INTERRUPTED_WARNING, shareOfCores } from "../summary_parts.ts";
@@ -302,18 +302,14 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
     address: formatHostPort({ host: o.host, port: o.ports[service] }),
   };
   return {
-    ...buildRunResult({
+    ...resultOfTally(t, {
       kind: "throughput",
       mode: o.direction,
-      run: t.run,
-      nodeId: o.nodeId,
       options: { ...o, workers: workerCount(o) },
-      timing: timingOf(t.timing, t.run, t.endMs / 1000),
-      originEpochMs: t.originEpochMs,
-      interrupted: t.interrupted,
-      counts: outcomeCounts(streams.filter((s) => s.failure === null).length, errors),
+      measuredSeconds: t.endMs / 1000,
+      ok: streams.filter((s) => s.failure === null).length,
+      errors,
       histograms: {},
-      files: { csv: t.csv?.path, json: o.jsonPath },
       warnings,
     }),
     target: o.host,

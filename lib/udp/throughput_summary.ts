@@ -6,13 +6,7 @@
  *
  * @module
  */
-import {
-  buildRunResult,
-  outcomeCounts,
-  type RunResult,
-  type TallyTiming,
-  timingOf,
-} from "../results/run_result.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import type { CsvCell } from "../csv_writer.ts";
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
@@ -150,18 +144,14 @@ export function summarizeUdpThroughput(t: UdpThroughputTally): UdpThroughputSumm
   const { host, port, ...rest } = o;
   const histogram = encodeHistogram(t.rtt);
   return {
-    ...buildRunResult({
+    ...resultOfTally(t, {
       kind: "throughput",
       mode: "udp",
-      run: t.run,
-      nodeId: o.nodeId,
       options: { ...rest, target: formatHostPort({ host, port }) },
-      timing: timingOf(t.timing, t.run, spanSec),
-      originEpochMs: t.originEpochMs,
-      interrupted: t.interrupted,
-      counts: outcomeCounts(udp.received, { lost: udp.lost }),
+      measuredSeconds: spanSec,
+      ok: udp.received,
+      errors: { lost: udp.lost },
       histograms: { rtt: histogram },
-      files: { csv: t.csv?.path, json: o.jsonPath },
       warnings,
     }),
     transport: "udp",

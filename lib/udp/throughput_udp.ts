@@ -28,7 +28,7 @@ import {
 } from "../latency/schedule.ts";
 import { waitUntil } from "../pacer.ts";
 import { ProgressBar } from "../progress.ts";
-import { newRunInfo, sharedClockMs } from "../run_info.ts";
+import { newRunInfo, perfOfSharedMs, sharedClockMs } from "../run_info.ts";
 import { onInterrupt } from "../signals.ts";
 import { formatHostPort } from "../units.ts";
 import { ReceptionTracker } from "./reception.ts";
@@ -133,7 +133,7 @@ export async function runThroughputUdp(
   let echoedBytes = 0;
   let lastSendPerf = -Infinity;
   const startEpochMs = startInstant(sharedClockMs(), 10, options.startAtEpochMs);
-  const startPerf = startEpochMs - performance.timeOrigin;
+  const startPerf = perfOfSharedMs(startEpochMs);
   const cutoffMs = sendCutoffMs(options.durationMs);
   const cpuStart = process.cpuUsage();
 
