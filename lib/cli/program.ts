@@ -18,6 +18,7 @@ import { registerConnect } from "./connect.ts";
 import { registerReport } from "./report.ts";
 import { registerMerge } from "./merge.ts";
 import { registerResponsiveness } from "./responsiveness.ts";
+import { registerAgent } from "./agent.ts";
 
 /** A parsed command line, ready to run. */
 export interface Invocation {
@@ -41,6 +42,7 @@ const REGISTERS: Register[] = [
   registerBench,
   registerReport,
   registerMerge,
+  registerAgent,
 ];
 
 /** Builds the commander program (exposed for help-text tests). */

@@ -15,6 +15,8 @@ import { renderReportHtml } from "../report/html.ts";
 import { loadRuns, type ReportRun, tornLineNote } from "../report/load_run.ts";
 import { defaultOutputPath, type ReportOptions, runLabels, runLimits } from "../report/options.ts";
 import { formatInteger } from "../report/format.ts";
+import { isAgentHlogDir, loadMeshDir, mergeMeshData } from "../report/mesh_data.ts";
+import { renderMeshHtml } from "../report/mesh_html.ts";
 
 /** One run to report: its CSV, and its summary when the caller holds it (else the JSON beside). */
 export type { ReportSource };
@@ -33,6 +35,16 @@ export interface ReportResult {
 
 /** Runs `netspeed report`; resolves with the exit code. */
 export async function report(options: ReportOptions): Promise<ExitCodeValue> {
+  if (await allAgentHlogDirs(options.inputs)) {
+    const outputPath = options.outputPath ?? defaultOutputPath(options.inputs[0], true);
+    const result = await writeMeshReport(options.inputs, outputPath, options.title);
+    console.log(
+      `Report: ${result.outputPath} (${
+        (result.bytes / 1e6).toFixed(2)
+      } MB, mesh of ${result.pairs} pairs from ${result.hlogs} interval logs)`,
+    );
+    return ExitCode.ok;
+  }
   const { sources, firstIsFolder } = await reportSources(options.inputs);
   const outputPath = options.outputPath ?? defaultOutputPath(options.inputs[0], firstIsFolder);
   const result = await writeReport(sources, outputPath, options.title);
@@ -121,6 +133,52 @@ export async function writeReport(
     skipped,
     rows: runs.reduce((a, r) => a + r.rowsRead, 0),
     seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Whether every input is a folder of agents' hlogs (`netspeed agent --hlog-dir`). */
+async function allAgentHlogDirs(inputs: readonly string[]): Promise<boolean> {
+  for (const input of inputs) {
+    try {
+      if (!(await Deno.stat(input)).isDirectory) return false;
+    } catch {
+      return false;
+    }
+    if (!(await isAgentHlogDir(input))) return false;
+  }
+  return inputs.length > 0;
+}
+
+/**
+ * Writes the mesh report of agents' hlog folders: heat map of source ×
+ * target, one pair over time, the slowest pairs, a table.
+ */
+export async function writeMeshReport(
+  inputs: readonly string[],
+  outputPath: string,
+  title?: string,
+): Promise<{ outputPath: string; bytes: number; pairs: number; hlogs: number }> {
+  const loaded = await Promise.all(inputs.map(loadMeshDir));
+  const data = loaded.length === 1 ? loaded[0] : mergeMeshData(loaded);
+  const scripts = await loadInlineScripts();
+  const html = renderMeshHtml({
+    title: title ?? `netspeed mesh: ${inputs.join(", ")}`,
+    generatedAt: new Date().toISOString(),
+    version: NETSPEED_VERSION,
+    inputs: [...inputs],
+    data,
+  }, scripts);
+  const bytes = new TextEncoder().encode(html);
+  try {
+    await Deno.writeFile(outputPath, bytes);
+  } catch (error) {
+    throw new RunError(`Cannot write report "${outputPath}": ${(error as Error).message}`);
+  }
+  return {
+    outputPath,
+    bytes: bytes.length,
+    pairs: new Set(data.pairs.map((p) => `${p.source} ${p.target}`)).size,
+    hlogs: data.files.hlogs,
   };
 }
 

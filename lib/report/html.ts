@@ -564,7 +564,8 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const STYLE = `
+/** The page's style sheet, shared by every netspeed report page. */
+export const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0;background:#fafafa}
 header{background:#1f2d3d;color:#fff;padding:14px 28px}
 header h1{margin:0;font-size:20px}
@@ -594,7 +595,7 @@ table.meta td{padding:2px 0;word-break:break-word}
 `;
 
 /** The script that draws every chart; its only input is the JSON element. */
-const BOOT = `(function () {
+export const BOOT = `(function () {
   "use strict";
   var charts = JSON.parse(document.getElementById("netspeed-charts").textContent);
   var views = {};

@@ -352,10 +352,14 @@ function upgraded(value: Record<string, unknown>, kind: ResultKind): AnyRunResul
 export async function resultFromHlog(path: string): Promise<LoadedResult> {
   const log = await readHlog(path);
   const tag = log.intervals.find((i) => i.tag !== null)?.tag ?? null;
-  const [node, series] = tag === null ? [basename(path).replace(/\.hlog$/i, ""), ""] : [
-    tag.slice(0, Math.max(0, tag.indexOf("/"))) || tag,
-    tag.slice(tag.indexOf("/") + 1),
-  ];
+  // netspeed agent tags its logs SOURCE/TARGET/PROBE: each pair and probe reads as one node's run
+  // (connect probes as connect, tcp and udp echoes as latency).
+  const agent = /^([^/]+)\/([^/]+)\/(tcp|connect|udp)$/.exec(tag ?? "");
+  const [node, series] = agent
+    ? [`${agent[1]}>${agent[2]}:${agent[3]}`, agent[3] === "connect" ? "connect" : "latency"]
+    : tag === null
+    ? [basename(path).replace(/\.hlog$/i, ""), ""]
+    : [tag.slice(0, Math.max(0, tag.indexOf("/"))) || tag, tag.slice(tag.indexOf("/") + 1)];
   if (series !== "latency" && series !== "connect") {
     throw new BadResultError(
       `Cannot use result "${path}": an interval log${
