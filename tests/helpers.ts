@@ -170,15 +170,33 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-/** An echo server netspeed did not write, optionally holding each chunk `delayMs`. */
-export async function nodeEchoServer(delayMs = 0): Promise<AsyncDisposable & { port: number }> {
+/**
+ * An echo server netspeed did not write, optionally holding each chunk
+ * `delayMs`. Timers fire whole milliseconds late (a 5.5 ms timer takes
+ * about 6.1), so `exact` waits on a timer to 2 ms before the deadline and
+ * spins the rest: the hold is then `delayMs` to within a few µs, for one
+ * connection at a time (a spin holds up the others).
+ */
+export async function nodeEchoServer(
+  delayMs = 0,
+  { exact = false }: { exact?: boolean } = {},
+): Promise<AsyncDisposable & { port: number }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on("data", (chunk) => {
-      if (delayMs === 0) socket.write(chunk);
-      else setTimeout(() => socket.writable && socket.write(chunk), delayMs);
+      if (delayMs === 0) {
+        socket.write(chunk);
+      } else if (!exact) {
+        setTimeout(() => socket.writable && socket.write(chunk), delayMs);
+      } else {
+        const deadline = performance.now() + delayMs;
+        setTimeout(() => {
+          while (performance.now() < deadline) { /* spin the last 2 ms */ }
+          if (socket.writable) socket.write(chunk);
+        }, Math.max(0, delayMs - 2));
+      }
     });
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));

@@ -16,6 +16,7 @@ import { registerThroughput } from "./throughput.ts";
 import { registerConnect } from "./connect.ts";
 import { registerReport } from "./report.ts";
 import { registerResponsiveness } from "./responsiveness.ts";
+import { registerCompare } from "./compare.ts";
 
 /** A parsed command line, ready to run. */
 export interface Invocation {
@@ -35,6 +36,7 @@ const REGISTERS: Register[] = [
   registerServe,
   registerBench,
   registerReport,
+  registerCompare,
 ];
 
 /** Builds the commander program (exposed for help-text tests). */

@@ -10,14 +10,14 @@
 import type { TopLevelSpec } from "vega-lite";
 import { formatBitsPerSec } from "../table.ts";
 import type { AttemptsRun, ReportRun, ResponsivenessRun, ThroughputRun } from "./load_run.ts";
-import { compareRuns, medianVerdict, type RunComparison } from "./compare.ts";
+import { comparisonsOf, type RunComparison } from "./compare.ts";
+import { formatInterval, formatSigned, formatValue, formatVerdict } from "../compare/format.ts";
 import {
   formatChange,
   formatDuration,
   formatInteger,
   formatPerSec,
   formatSeconds,
-  formatSignedDuration,
 } from "./format.ts";
 import {
   binWords,
@@ -120,11 +120,6 @@ export function buildReportBody(
 
 type ChartSlot = (id: string, spec: TopLevelSpec, renderer?: "svg" | "canvas") => string;
 
-/** Comparisons of every run of a kind with the first of that kind. */
-export function comparisonsOf(runs: readonly AttemptsRun[]): RunComparison[] {
-  return runs.slice(1).map((r) => compareRuns(runs[0], r));
-}
-
 function headline(run: ReportRun): string {
   const label = `<b>${escapeHtml(run.label)}</b>`;
   if (run.kind === "throughput") {
@@ -166,8 +161,18 @@ function glanceSection(runs: readonly ReportRun[]): string {
   for (const kind of ["latency", "connect"] as const) {
     const same = runs.filter((r): r is AttemptsRun => r.kind === kind);
     for (const c of comparisonsOf(same)) {
-      const cls = c.median && !c.median.withinNoise ? "verdict real" : "verdict noise";
-      verdicts.push(`<li class="${cls}">${escapeHtml(medianVerdict(c, formatDuration))}.</li>`);
+      const rows = c.comparison.rows;
+      const called = rows.some((r) => r.verdict === "better" || r.verdict === "worse");
+      const words = rows.map((r) =>
+        `${r.metric} ${formatSigned(r.difference, r.unit)} (${formatChange(r.changePercent)}${
+          r.low === null ? "" : `, interval ${formatInterval(r)}`
+        }): ${formatVerdict(r)}`
+      );
+      verdicts.push(
+        `<li class="verdict ${called ? "real" : "noise"}">${
+          escapeHtml(`${c.other} compared with ${c.base}: ${words.join("; ")}.`)
+        }</li>`,
+      );
     }
   }
   const warnings: string[] = [];
@@ -288,30 +293,38 @@ function summaryTable(runs: readonly AttemptsRun[], measure: Measure): string {
 
 function differencesTable(comparisons: readonly RunComparison[], measure: Measure): string {
   const blocks = comparisons.map((c) => {
-    const rows = c.rows.map((row) => {
-      const fmt = row.unit === "us" ? formatDuration : formatPerSec;
-      const diff = row.unit === "us"
-        ? formatSignedDuration(row.difference)
-        : (row.difference > 0 ? "+" : row.difference < 0 ? "−" : "±") +
-          formatPerSec(Math.abs(row.difference));
-      return [
-        row.metric + (row.untrusted ? "*" : ""),
-        fmt(row.base),
-        fmt(row.other),
-        diff,
-        formatChange(row.changePercent),
-      ];
-    });
-    const real = c.median && !c.median.withinNoise;
+    const rows = c.comparison.rows.map((r) => [
+      r.metric,
+      formatValue(r.base, r.unit),
+      formatValue(r.new, r.unit),
+      formatSigned(r.difference, r.unit),
+      formatChange(r.changePercent),
+      formatInterval(r),
+      escapeHtml(formatVerdict(r)),
+    ]);
+    const notes = [...c.comparison.notes, ...c.comparison.warnings];
     return `<h3>${escapeHtml(c.other)} compared with ${escapeHtml(c.base)}</h3>${
-      table(["", escapeHtml(c.base), escapeHtml(c.other), "Difference", "Change"], rows)
-    }<p class="verdict ${real ? "real" : "noise"}">${
-      escapeHtml(medianVerdict(c, formatDuration))
-    }.</p>`;
+      table(
+        [
+          "",
+          escapeHtml(c.base),
+          escapeHtml(c.other),
+          "Difference",
+          "Change",
+          `${+(c.comparison.confidence * 100).toFixed(2)}% interval`,
+          "Verdict",
+        ],
+        rows,
+      )
+    }${
+      notes.length > 0
+        ? `<ul class="verdicts">${notes.map((n) => `<li>${escapeHtml(n)}.</li>`).join("")}</ul>`
+        : ""
+    }`;
   });
   return `<div class="differences">${
     blocks.join("")
-  }<p class="note">The 95% interval of the difference of medians comes from order statistics (McKean–Schrader standard errors, combined as Bonett and Price do) widened by the histogram's 0.1% resolution. It treats ${measure.events} as independent; consecutive ones are not quite, so a narrow interval is a lower bound on the uncertainty. Only the median gets an interval: the other rows are the figures side by side.</p></div>`;
+  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over time windows of each run (20 to 40 windows), so ${measure.events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
 }
 
 function throughputSection(runs: readonly ThroughputRun[], chart: ChartSlot): string {
