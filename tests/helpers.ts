@@ -173,7 +173,7 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 /**
  * An echo server netspeed did not write, optionally holding each chunk
  * `delayMs`. Timers fire whole milliseconds late (a 5.5 ms timer takes
- * about 6.1), so `exact` waits on a timer to 2 ms before the deadline and
+ * about 6.1), so `exact` waits on a timer to 3 ms before the deadline and
  * spins the rest: the hold is then `delayMs` to within a few µs, for one
  * connection at a time (a spin holds up the others).
  */
@@ -193,9 +193,9 @@ export async function nodeEchoServer(
       } else {
         const deadline = performance.now() + delayMs;
         setTimeout(() => {
-          while (performance.now() < deadline) { /* spin the last 2 ms */ }
+          while (performance.now() < deadline) { /* spin the last 3 ms */ }
           if (socket.writable) socket.write(chunk);
-        }, Math.max(0, delayMs - 2));
+        }, Math.max(0, delayMs - 3));
       }
     });
     socket.on("error", () => {});

@@ -273,7 +273,7 @@ function conclusivenessNotes(
     notes.push(
       `One run per side: ${
         single.map(rowName).join(", ")
-      } differ beyond the noise within the runs, but runs of one configuration differ from each other too; repeat each side (3 to 5 runs each) for a verdict`,
+      } differ beyond the noise within the runs, but runs of one configuration differ from each other too; repeat each side (5 runs each is a good start) for a verdict`,
     );
   }
   const open = rows.filter((r) => r.verdict === "no difference" && r.moreDataFactor !== null);

@@ -11,7 +11,8 @@
  *   so an interval that excludes zero earns "need more runs", never
  *   "better" or "worse"; one that includes zero is "no difference".
  * - Two or more runs on a side: each run's own figure is one observation,
- *   and the interval is Welch's t interval over them (a pooled variance
+ *   and the interval is the unequal-variance t interval over them with
+ *   Hsu's conservative min(runs) − 1 degrees of freedom (a pooled variance
  *   when one side has a single run), centred on the difference of the
  *   pooled figures. A side's run-to-run variance is never taken below the
  *   mean within-run bootstrap variance of its runs, so two runs that happen
@@ -221,8 +222,10 @@ export function difference(
       const va = between(base) / ra;
       const vb = between(next) / rb;
       se = Math.sqrt(va + vb);
-      df = (va + vb) ** 2 / (va * va / (ra - 1) + vb * vb / (rb - 1));
-      if (!Number.isFinite(df)) df = ra + rb - 2;
+      // Hsu's conservative degrees of freedom, min(runs) − 1: the level holds
+      // whatever the ratio of the two sides' variances, where Welch's
+      // estimated df is optimistic with a handful of runs.
+      df = Math.min(ra, rb) - 1;
     } else {
       // One side has a single run: its run-to-run variance is taken to be the other side's.
       const many = ra >= 2 ? base : next;

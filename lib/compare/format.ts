@@ -69,7 +69,7 @@ export function formatComparison(c: Comparison): string {
       method === "within one run"
         ? "Interval: block bootstrap over time windows within each run; it leaves run-to-run variation out, so a difference beyond it needs more runs to be called."
         : method === "between runs"
-        ? "Interval: Student's t over the runs' own figures (run-to-run variation), never narrower than the block bootstrap within runs."
+        ? "Interval: t interval over the runs' own figures (run-to-run variation; min(runs) − 1 degrees of freedom), never narrower than the block bootstrap within runs."
         : "No interval: too few samples.",
     );
     out.push("");

@@ -217,6 +217,9 @@ function fromSummary(record: Record<string, unknown>, path: string, label: strin
         if (blocks.total > 0) distributions[`${phase} ${probe}`] = blocks;
       });
     });
+    if (Object.keys(distributions).length === 0) {
+      throw new UsageError(`Cannot use JSON file "${path}": it has no probe histogram`);
+    }
     return { label, path, kind, distributions, rates: {}, facts };
   }
   const group = kind === "latency" ? "rtt" : "connect";
