@@ -262,7 +262,9 @@ function conclusivenessNotes(
     notes.push(
       `Not enough samples for ${
         thin.map((r) =>
-          `${rowName(r)} (need about ${r.needSamples} per run, fewest ${r.fewestSamples})`
+          `${rowName(r)} (need about ${r.needSamples!.toLocaleString("en-US")} per run, fewest ${
+            r.fewestSamples.toLocaleString("en-US")
+          })`
         )
           .join(", ")
       }`,

@@ -72,6 +72,18 @@ export function runWarnings(
       if (IGNORED_OPTIONS.has(key)) continue;
       differing(`option ${key}`, (r) => r.facts.options?.[key]);
     }
+    const unordered = runs.filter((r) =>
+      Object.values(r.distributions).some((b) => b.order === "random")
+    );
+    const single = base.filter((r) => r.kind === kind).length === 1 ||
+      next.filter((r) => r.kind === kind).length === 1;
+    if (unordered.length > 0 && single) {
+      warnings.push(
+        `${
+          names(unordered)
+        }: a JSON histogram keeps no time order, so its samples are resampled as if independent; with a single run on a side, the interval is then narrower than the CSV's would be when samples are correlated in time`,
+      );
+    }
     for (const r of runs) {
       const f = r.facts;
       if (f.cpuShare !== undefined && f.cpuShare >= CPU_SATURATION_SHARE) {

@@ -158,13 +158,15 @@ function errorList(errors: Record<string, number>): string {
 function glanceSection(runs: readonly ReportRun[]): string {
   const items = runs.map((r) => `<li>${headline(r)}</li>`);
   const verdicts: string[] = [];
-  for (const kind of ["latency", "connect"] as const) {
-    const same = runs.filter((r): r is AttemptsRun => r.kind === kind);
+  for (const kind of ["latency", "connect", "throughput", "responsiveness"] as const) {
+    const same = runs.filter((r) => r.kind === kind);
     for (const c of comparisonsOf(same)) {
       const rows = c.comparison.rows;
       const called = rows.some((r) => r.verdict === "better" || r.verdict === "worse");
       const words = rows.map((r) =>
-        `${r.metric} ${formatSigned(r.difference, r.unit)} (${formatChange(r.changePercent)}${
+        `${r.kind === "latency" || r.kind === "connect" ? "" : `${r.group} `}${r.metric} ${
+          formatSigned(r.difference, r.unit)
+        } (${formatChange(r.changePercent)}${
           r.low === null ? "" : `, interval ${formatInterval(r)}`
         }): ${formatVerdict(r)}`
       );
@@ -222,7 +224,7 @@ function attemptsSection(
   const chartRuns = runs.map((r) => ({ label: r.label, data: r.data }));
   const parts = [`<section id="${id}"><h2>${heading}</h2>`];
   const comparisons = comparisonsOf(runs);
-  if (comparisons.length > 0) parts.push(differencesTable(comparisons, measure));
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, measure.events));
   parts.push(summaryTable(runs, measure));
   parts.push(
     `<div class="grid2">${chart(`${id}-histogram`, histogramSpec(chartRuns, measure))}${
@@ -291,10 +293,12 @@ function summaryTable(runs: readonly AttemptsRun[], measure: Measure): string {
   } in the CSV (0.1% resolution); * marks a percentile with fewer than 10 samples above it. Rate: successes over the span from the first start to the last end in the CSV.</p>`;
 }
 
-function differencesTable(comparisons: readonly RunComparison[], measure: Measure): string {
+function differencesTable(comparisons: readonly RunComparison[], events: string): string {
   const blocks = comparisons.map((c) => {
     const rows = c.comparison.rows.map((r) => [
-      r.metric,
+      escapeHtml(
+        r.kind === "latency" || r.kind === "connect" ? r.metric : `${r.group} ${r.metric}`,
+      ),
       formatValue(r.base, r.unit),
       formatValue(r.new, r.unit),
       formatSigned(r.difference, r.unit),
@@ -324,11 +328,13 @@ function differencesTable(comparisons: readonly RunComparison[], measure: Measur
   });
   return `<div class="differences">${
     blocks.join("")
-  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over time windows of each run (20 to 40 windows), so ${measure.events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
+  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over time windows of each run (20 to 40 windows), so ${events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
 }
 
 function throughputSection(runs: readonly ThroughputRun[], chart: ChartSlot): string {
   const parts = [`<section id="throughput"><h2>Throughput</h2>`];
+  const comparisons = comparisonsOf(runs);
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, "intervals"));
   const head = [
     "Run",
     "Direction",
@@ -403,6 +409,8 @@ function responsivenessHeadline(run: ResponsivenessRun): string {
 
 function responsivenessSection(runs: readonly ResponsivenessRun[], chart: ChartSlot): string {
   const parts = [`<section id="responsiveness"><h2>Responsiveness</h2>`];
+  const comparisons = comparisonsOf(runs);
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, "probes"));
   const roundTrip = (r: RpmResult | null) =>
     r?.roundTripMs == null ? "-" : formatDuration(r.roundTripMs * 1000);
   const window = (r: RpmResult | null) => r ? `${r.fromS.toFixed(2)}–${r.toS.toFixed(2)} s` : "-";
