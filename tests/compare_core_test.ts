@@ -24,6 +24,7 @@ import {
 import { judgeGate, parseGate } from "../lib/compare/gates.ts";
 import { formatComparison } from "../lib/compare/format.ts";
 import { UsageError } from "../lib/errors.ts";
+import { parseCompareFlags } from "../lib/cli/compare.ts";
 
 const SETTINGS = { ...DEFAULT_COMPARE_SETTINGS, percentiles: [50, 90, 99, 99.9] };
 
@@ -255,4 +256,30 @@ Deno.test("judgeGate() fails only when the whole interval is past the threshold"
   assert.equal(judgeGate(gate, row(9, 20)).outcome, "passed");
   assert.equal(judgeGate(gate, row(11, 20, "within one run")).outcome, "not judged");
   assert.equal(judgeGate(parseGate("p99 < -10%"), row(-30, -11)).outcome, "failed");
+});
+
+Deno.test("parseCompareFlags() reads percentiles, confidence and gates, and adds gated percentiles", () => {
+  const o = parseCompareFlags("a.csv", "b.csv", {
+    percentiles: "p50, 99.9",
+    confidence: "99%",
+    failIf: ["p99 > +10%"],
+  });
+  assert.deepEqual(o.percentiles, [50, 99, 99.9]);
+  assert.equal(o.confidence, 0.99);
+  assert.equal(parseCompareFlags("a", "b", { confidence: "0.9" }).confidence, 0.9);
+  assert.deepEqual(parseCompareFlags("a", "b", {}).percentiles, [50, 90, 99, 99.9]);
+  for (
+    const bad of [
+      { percentiles: "100" },
+      { percentiles: "0" },
+      { percentiles: "x" },
+      {
+        confidence: "1",
+      },
+      { confidence: "40" },
+      { failIf: ["p99 > fast"] },
+    ]
+  ) {
+    assert.throws(() => parseCompareFlags("a", "b", bad), UsageError, JSON.stringify(bad));
+  }
 });
