@@ -47,9 +47,9 @@ export function formatComparison(c: Comparison): string {
     const count = (side: Comparison["base"]) => side.filter((r) => r.kind === kind).length;
     const runs = (n: number) => `${n} run${n === 1 ? "" : "s"}`;
     out.push(
-      `${name}: ${runs(count(c.base))} (base) vs ${
-        runs(count(c.new))
-      } (new), fewest samples in a run ${rows[0].fewestSamples.toLocaleString("en-US")}`,
+      `${name}: ${runs(count(c.base))} (base) vs ${runs(count(c.new))} (new), fewest ${
+        rows[0].unit === "bit/s" ? "intervals" : "samples"
+      } in a run ${rows[0].fewestSamples.toLocaleString("en-US")}`,
     );
     out.push(formatTable(
       ["", "base", "new", "difference", "change", `${percent} interval`, "verdict"],
