@@ -24,10 +24,12 @@ export interface RunInfo {
   startedAt: string;
   /** Wall-clock start in milliseconds since the Unix epoch. */
   startEpochMs: number;
+  /** Host name of the machine that ran the command ("" when it cannot be read). */
+  hostname: string;
 }
 
-/** Captures the identity of a run starting now. */
-export function newRunInfo(now: Date = new Date()): RunInfo {
+/** Captures the identity of a run starting now (on {@linkcode sharedClockMs}). */
+export function newRunInfo(now: Date = new Date(sharedClockMs())): RunInfo {
   return {
     tool: "netspeed",
     version: NETSPEED_VERSION,
@@ -39,8 +41,33 @@ export function newRunInfo(now: Date = new Date()): RunInfo {
     runId: crypto.randomUUID(),
     startedAt: now.toISOString(),
     startEpochMs: now.getTime(),
+    hostname: hostname(),
   };
 }
+
+/** The host name, or "" without the permission to read it. */
+export function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Test hook: `NETSPEED_CLOCK_OFFSET_MS` shifts this process's wall clock,
+ * so a test on one machine (where every network namespace shares a clock)
+ * can play a node whose clock is off and prove that `merge` notices.
+ * Undocumented on purpose: it falsifies every timestamp.
+ */
+const CLOCK_OFFSET_MS = (() => {
+  try {
+    const value = Number(Deno.env.get("NETSPEED_CLOCK_OFFSET_MS") ?? "0");
+    return Number.isFinite(value) ? value : 0;
+  } catch {
+    return 0;
+  }
+})();
 
 /**
  * Milliseconds since the Unix epoch with sub-millisecond resolution, on a
@@ -49,5 +76,15 @@ export function newRunInfo(now: Date = new Date()): RunInfo {
  * across workers, while `timeOrigin + now()` is.
  */
 export function sharedClockMs(): number {
-  return performance.timeOrigin + performance.now();
+  return performance.timeOrigin + performance.now() + CLOCK_OFFSET_MS;
+}
+
+/** The `performance.now()` time of an instant on {@linkcode sharedClockMs}. */
+export function perfOfSharedMs(epochMs: number): number {
+  return epochMs - performance.timeOrigin - CLOCK_OFFSET_MS;
+}
+
+/** The {@linkcode sharedClockMs} instant of a `performance.now()` time. */
+export function sharedMsOfPerf(perfMs: number): number {
+  return performance.timeOrigin + perfMs + CLOCK_OFFSET_MS;
 }

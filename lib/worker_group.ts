@@ -9,7 +9,9 @@
  */
 import process from "node:process";
 import { ProgressBar, type ProgressState } from "./progress.ts";
-import { sharedClockMs } from "./run_info.ts";
+import { perfOfSharedMs, sharedClockMs } from "./run_info.ts";
+import { waitUntil } from "./pacer.ts";
+import type { RunTiming } from "./results/run_result.ts";
 import { onInterrupt } from "./signals.ts";
 
 /** Messages every measuring Worker sends, beside its own. */
@@ -118,6 +120,8 @@ export interface ClientCpu {
 export interface MeasuredPhase {
   /** Stopped by Ctrl-C/SIGTERM. */
   interrupted: boolean;
+  /** The `--start-at` instant waited for, on the shared clock; null when none was asked. */
+  askedStartEpochMs: number | null;
   /** When "go" was sent, on the shared clock. */
   goEpochMs: number;
   /** When the last worker finished, on the shared clock. */
@@ -130,6 +134,17 @@ export interface PhaseControl<In> {
   /** The "go" message, given the shared-clock time it is sent at. */
   go(nowEpochMs: number): In;
   stop: In;
+  /**
+   * `--start-at`: once every worker is ready, wait for this instant (shared
+   * clock) before sending "go"; a group ready later goes at once.
+   */
+  startAtEpochMs?: number;
+  /**
+   * How long before `startAtEpochMs` to send "go", for workers that start
+   * at an instant the message carries rather than on its arrival.
+   * @default {0}
+   */
+  leadMs?: number;
   /** Starts drawing progress once measuring began; returns how to stop it. */
   progress?(goEpochMs: number): (() => void) | undefined;
 }
@@ -150,6 +165,9 @@ export async function measure<In extends { type: string }, Out extends { type: s
   });
   try {
     await group.ready;
+    if (control.startAtEpochMs !== undefined) {
+      await sleepUntil(control.startAtEpochMs - (control.leadMs ?? 0), () => interrupted);
+    }
     const goEpochMs = sharedClockMs();
     const cpuStart = process.cpuUsage();
     group.send(control.go(goEpochMs));
@@ -160,6 +178,7 @@ export async function measure<In extends { type: string }, Out extends { type: s
     stopProgress?.();
     return {
       interrupted,
+      askedStartEpochMs: control.startAtEpochMs ?? null,
       goEpochMs,
       endEpochMs,
       cpu: {
@@ -174,16 +193,64 @@ export async function measure<In extends { type: string }, Out extends { type: s
 }
 
 /**
- * The "go" of a run bounded by a count or a duration: the deadline on the
- * shared clock, so every worker stops measuring at the same instant.
+ * The timing of a measured phase for its run result; `startEpochMs` when
+ * measuring began later than "go" (a start instant carried by the message).
+ */
+export function phaseTiming(phase: MeasuredPhase, startEpochMs = phase.goEpochMs): RunTiming {
+  return {
+    askedStartEpochMs: phase.askedStartEpochMs,
+    startEpochMs,
+    endEpochMs: phase.endEpochMs,
+  };
+}
+
+/**
+ * The instant workers that start on a time carried by "go" should start:
+ * `marginMs` after "go" so the message reaches each first, and never
+ * before `--start-at` (whose wait sends "go" `marginMs` early).
+ */
+export function startInstant(
+  nowEpochMs: number,
+  marginMs: number,
+  startAtEpochMs: number | undefined,
+): number {
+  return Math.max(nowEpochMs + marginMs, startAtEpochMs ?? -Infinity);
+}
+
+/**
+ * Resolves at `epochMs` on the shared clock (at once when it has passed),
+ * or as soon as `cancelled()` says so.
+ */
+export function sleepUntil(epochMs: number, cancelled: () => boolean): Promise<void> {
+  return waitUntil(perfOfSharedMs(epochMs), cancelled);
+}
+
+/**
+ * How long before `--start-at` "go" is sent to workers that wait for the
+ * instant themselves: a loaded machine can take tens of ms to deliver a
+ * message to a Worker, which would otherwise be a late start.
+ */
+export const GO_LEAD_MS = 50;
+
+/**
+ * The "go" of a run bounded by a count or a duration: when to start
+ * measuring (at once, or at `--start-at`, which the workers wait for
+ * themselves) and the deadline, both on the shared clock, so every worker
+ * starts and stops measuring at the same instant.
  */
 export function goWithDeadline(
   durationMs: number | undefined,
-): (nowEpochMs: number) => { type: "go"; deadlineEpochMs?: number } {
-  return (nowEpochMs) => ({
-    type: "go",
-    deadlineEpochMs: durationMs === undefined ? undefined : nowEpochMs + durationMs,
-  });
+  startAtEpochMs?: number,
+): (nowEpochMs: number) => { type: "go"; startEpochMs: number; deadlineEpochMs?: number } {
+  return (nowEpochMs) => {
+    // A group ready after --start-at starts at once: the lateness is recorded.
+    const startEpochMs = Math.max(nowEpochMs, startAtEpochMs ?? -Infinity);
+    return {
+      type: "go",
+      startEpochMs,
+      deadlineEpochMs: durationMs === undefined ? undefined : startEpochMs + durationMs,
+    };
+  };
 }
 
 /**

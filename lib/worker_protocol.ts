@@ -73,8 +73,11 @@ export interface SampleBatch {
 /** Main thread → Worker. */
 export type ToLatencyWorker =
   | { type: "start"; job: LatencyJob }
-  /** Every connection is ready: measure from now until `deadlineEpochMs` or the count. */
-  | { type: "go"; deadlineEpochMs?: number }
+  /**
+   * Every connection is ready: measure from `startEpochMs` (at once when
+   * absent or past) until `deadlineEpochMs` or the count.
+   */
+  | { type: "go"; startEpochMs?: number; deadlineEpochMs?: number }
   /** Stop early (Ctrl-C): finish the current round trip, flush, report. */
   | { type: "stop" };
 
@@ -204,7 +207,7 @@ export interface ConnectBatch {
 /** Main thread → connect Worker. */
 export type ToConnectWorker =
   | { type: "start"; job: ConnectJob }
-  | { type: "go"; deadlineEpochMs?: number }
+  | { type: "go"; startEpochMs?: number; deadlineEpochMs?: number }
   | { type: "stop" };
 
 /** Connect Worker → main thread. */

@@ -30,15 +30,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `netspeed ARGS` to completion (bounded by `timeoutMs`). */
-export async function runCli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+/** Runs `netspeed ARGS` to completion (bounded by `timeoutMs`), with `env` added. */
+export async function runCli(
+  args: string[],
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...RUN_FLAGS, "main.ts", ...args],
     cwd: ROOT_DIR,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     signal: AbortSignal.timeout(timeoutMs),
   });
   const out = await child.output();

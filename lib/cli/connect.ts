@@ -3,14 +3,16 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { connect } from "../commands/connect.ts";
 import { type ConnectOptions, DEFAULT_CONNECT_OPTIONS } from "../connect/options.ts";
 import { parseDurationMs, parseHostPort, parseInteger } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ConnectFlags {
+export interface ConnectFlags extends FleetFlags, HlogFlags {
   workers: string;
   count?: string;
   duration?: string;
@@ -18,7 +20,6 @@ export interface ConnectFlags {
   tls: boolean;
   ca?: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -48,6 +49,8 @@ export function parseConnectFlags(target: string, flags: ConnectFlags): ConnectO
     caFile: flags.ca,
     csvPath: flags.csv,
     jsonPath: flags.json,
+    ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -76,7 +79,8 @@ export const registerConnect: Register = (program, select) => {
       "PEM certificate to trust, e.g. the server's self-signed one (with --tls)",
     )
     .option("--csv <file>", "write one row per attempt, during the run")
-    .option("--json <file>", "write the summary with options and versions")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: ConnectFlags) => {
       const options = parseConnectFlags(target, flags);

@@ -3,8 +3,10 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { latency } from "../commands/latency.ts";
 import { DEFAULT_LATENCY_OPTIONS, type LatencyOptions } from "../latency/options.ts";
 import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
@@ -24,7 +26,7 @@ export const DEFAULT_UDP_TIMEOUT_MS = 1000;
 export const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
 /** Raw flag values as commander hands them over. */
-export interface LatencyFlags {
+export interface LatencyFlags extends FleetFlags, HlogFlags {
   workers: string;
   connections: string;
   count?: string;
@@ -36,7 +38,6 @@ export interface LatencyFlags {
   rate?: string;
   udp?: boolean;
   csv?: string;
-  json?: string;
   report?: string;
   progress: boolean;
 }
@@ -90,6 +91,8 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     // The report is built from the CSV, so --report alone writes one beside it.
     csvPath: flags.csv ?? (flags.report === undefined ? undefined : csvBesideReport(flags.report)),
     jsonPath: flags.json,
+    ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     reportPath: flags.report,
     progress: flags.progress ? "auto" : "never",
   };
@@ -139,7 +142,8 @@ export const registerLatency: Register = (program, select) => {
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")
-    .option("--json <file>", "write the summary with options and versions")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option(
       "--report <file>",
       "write an interactive HTML report after the run (without --csv, the CSV goes beside it)",

@@ -10,11 +10,13 @@ import { Command, CommanderError } from "commander";
 import { type ExitCodeValue, UsageError } from "../errors.ts";
 import { NETSPEED_VERSION } from "../run_info.ts";
 import { registerServe } from "./serve.ts";
+import { addFleetFlags } from "./fleet_flags.ts";
 import { registerLatency } from "./latency.ts";
 import { registerBench } from "./bench.ts";
 import { registerThroughput } from "./throughput.ts";
 import { registerConnect } from "./connect.ts";
 import { registerReport } from "./report.ts";
+import { registerMerge } from "./merge.ts";
 import { registerResponsiveness } from "./responsiveness.ts";
 import { registerCompare } from "./compare.ts";
 
@@ -28,6 +30,9 @@ export interface Invocation {
 /** Each `register*` adds one subcommand and reports the parsed invocation to `select`. */
 export type Register = (program: Command, select: (invocation: Invocation) => void) => void;
 
+/** Commands that measure, and so take `--json`, `--start-at` and `--node-id`. */
+const MEASURING_COMMANDS = ["latency", "throughput", "connect", "responsiveness"];
+
 const REGISTERS: Register[] = [
   registerLatency,
   registerThroughput,
@@ -36,6 +41,7 @@ const REGISTERS: Register[] = [
   registerServe,
   registerBench,
   registerReport,
+  registerMerge,
   registerCompare,
 ];
 
@@ -50,6 +56,9 @@ export function buildProgram(select: (invocation: Invocation) => void): Command 
     .configureOutput({ outputError: () => {} })
     .exitOverride();
   for (const register of REGISTERS) register(program, select);
+  for (const command of program.commands) {
+    if (MEASURING_COMMANDS.includes(command.name())) addFleetFlags(command);
+  }
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ outputError: () => {} }).allowExcessArguments(false);
   }

@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
+import { type HlogFlags, hlogIntervalOption, hlogOption, parseHlogFlags } from "./hlog.ts";
 import { responsiveness } from "../commands/responsiveness.ts";
 import {
   DEFAULT_RESPONSIVENESS_OPTIONS,
@@ -14,7 +16,7 @@ import {
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ResponsivenessFlags {
+export interface ResponsivenessFlags extends FleetFlags, HlogFlags {
   idle: string;
   loaded: string;
   streams: string;
@@ -26,7 +28,6 @@ export interface ResponsivenessFlags {
   chargenPort: string;
   timeout: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -70,6 +71,8 @@ export function parseResponsivenessFlags(
     timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
     csvPath: flags.csv,
     jsonPath: flags.json,
+    ...parseFleetFlags(flags),
+    hlog: parseHlogFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -110,7 +113,8 @@ export const registerResponsiveness: Register = (program, select) => {
       `${d.timeoutMs / 1000}s`,
     )
     .option("--csv <file>", "write one row per probe, with its phase, during the run")
-    .option("--json <file>", "write the summary with options and versions")
+    .addOption(hlogOption())
+    .addOption(hlogIntervalOption())
     .option("--no-progress", "never draw the progress bar")
     .action((target: string, flags: ResponsivenessFlags) => {
       const options = parseResponsivenessFlags(target, flags);

@@ -40,6 +40,7 @@ export interface ServeFlags {
   udpHost?: string;
   udpMaxSize?: string;
   udpRateLimit?: string;
+  timePort?: string;
 }
 
 /** Pure: the UDP echo options of `--udp` and its companions, or null without `--udp`. */
@@ -103,6 +104,9 @@ export function parseServeFlags(flags: ServeFlags): ServeOptions {
       ? { port: tlsPort, certFile: flags.tlsCert, keyFile: flags.tlsKey }
       : null,
     udp: parseServeUdpFlags(flags),
+    timePort: flags.timePort === undefined
+      ? null
+      : parsePort(flags.timePort, "--time-port", { allowZero: true }),
   };
 }
 
@@ -148,6 +152,10 @@ export const registerServe: Register = (program, select) => {
     .option(
       "--udp-rate-limit <rate>",
       `datagrams answered per second over all senders; more are dropped (default ${DEFAULT_UDP_ECHO_OPTIONS.maxPerSec}/s)`,
+    )
+    .option(
+      "--time-port <port>",
+      "also tell clients the time on this port (their --time-port), so that merge can tell skewed clocks; 0 picks a free port",
     )
     .action((flags: ServeFlags) => {
       const options = parseServeFlags(flags);

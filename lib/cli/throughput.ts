@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import type { Command } from "commander";
 import type { Register } from "./program.ts";
 import { UsageError } from "../errors.ts";
@@ -18,7 +19,7 @@ import {
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 
 /** Raw flag values as commander hands them over. */
-export interface ThroughputFlags {
+export interface ThroughputFlags extends FleetFlags {
   direction: string;
   streams: string;
   workers?: string;
@@ -31,7 +32,6 @@ export interface ThroughputFlags {
   chargenPort: string;
   timeout: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -97,6 +97,7 @@ export function parseThroughputFlags(target: string, flags: ThroughputFlags): Th
     timeoutMs: parseDurationMs(flags.timeout, "--timeout"),
     csvPath: flags.csv,
     jsonPath: flags.json,
+    ...parseFleetFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }
@@ -128,7 +129,6 @@ export const registerThroughput: Register = (program, select) => {
     .option("--chargen-port <port>", "chargen port (down)", String(d.ports.chargen))
     .option("--timeout <duration>", "limit on each connect", `${d.timeoutMs / 1000}s`)
     .option("--csv <file>", "write one row per stream, interval and direction, during the run")
-    .option("--json <file>", "write the summary with options and versions")
     .option("--no-progress", "never draw the progress line")
     .option(
       "-u, --udp",

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type FleetFlags, parseFleetFlags } from "./fleet_flags.ts";
 import { UsageError } from "../errors.ts";
 import { parseDurationMs, parseInteger, parsePort, parseSizeBytes } from "../units.ts";
 import {
@@ -17,7 +18,7 @@ import {
 import { FRAME_HEADER_BYTES } from "../latency/frame.ts";
 
 /** The raw flags the UDP mode reads (a subset of the throughput command's). */
-export interface UdpThroughputFlags {
+export interface UdpThroughputFlags extends FleetFlags {
   udp?: boolean;
   bitrate?: string;
   streams: string;
@@ -27,7 +28,6 @@ export interface UdpThroughputFlags {
   echoPort: string;
   timeout: string;
   csv?: string;
-  json?: string;
   progress: boolean;
 }
 
@@ -99,6 +99,7 @@ export function parseUdpThroughputFlags(
     timeoutMs: given.has("timeout") ? parseDurationMs(flags.timeout, "--timeout") : d.timeoutMs,
     csvPath: flags.csv,
     jsonPath: flags.json,
+    ...parseFleetFlags(flags),
     progress: flags.progress ? "auto" : "never",
   };
 }

@@ -6,14 +6,23 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  GO_LEAD_MS,
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
@@ -59,11 +68,15 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     }
   }
   const address = await resolveOnce(options.target.host);
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, CONNECT_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "connect", options.timeoutMs);
+  const hlogTag = runHlogTag("connect", options.nodeId);
   const jobs = planConnectWorkers(options, address, caCerts, runStartEpochMs);
   const planned = plannedAttempts(options);
 
@@ -83,6 +96,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(connectRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.connectUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "gaveUp") {
@@ -93,9 +108,17 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       }
     },
   });
+  let startEpochMs = 0;
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
+      startEpochMs = go.startEpochMs;
+      hlog?.begin(startEpochMs);
+      return go;
+    },
+    leadMs: GO_LEAD_MS,
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -104,6 +127,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeConnect({
     options,
@@ -111,7 +135,9 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     address,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -119,6 +145,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (
@@ -134,8 +161,9 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       `Cannot connect to "${formatHostPort(options.target)}": ${what}${detail}${hint}`,
     );
   }
-  console.log(formatConnectSummary(summary));
+  printSummary(formatConnectSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const exitCode = exitCodeOf(
     phase.interrupted,
     summary.failed > 0 || group.errors.length > 0,

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -14,7 +16,14 @@ import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
 import { commonestFailure, countFailures, zeroErrorCounts } from "../error_counts.ts";
-import { goWithDeadline, measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  GO_LEAD_MS,
+  goWithDeadline,
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
 import { runOpenLoopLatency } from "../latency/open_loop_run.ts";
 import { printResult, writeReport } from "./report.ts";
@@ -49,11 +58,15 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   if (options.mode === "open-loop" || options.transport === "udp") {
     return await runOpenLoopLatency(options);
   }
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planWorkers(options, runStartEpochMs);
   const planned = plannedRoundTrips(options);
 
@@ -69,6 +82,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(latencyRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -78,9 +93,17 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       }
     },
   });
+  let startEpochMs = 0;
   const phase = await measure(group, {
-    go: goWithDeadline(options.durationMs),
+    go: (nowEpochMs) => {
+      const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
+      startEpochMs = go.startEpochMs;
+      hlog?.begin(startEpochMs);
+      return go;
+    },
+    leadMs: GO_LEAD_MS,
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
     progress: progressBarWhen(options.progress, () => ({
       done: attempts,
       planned,
@@ -89,13 +112,16 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     })),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
 
   const summary = summarizeLatency({
     options,
     run,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - phase.goEpochMs) / 1000,
+    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
     errors,
@@ -103,6 +129,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {
@@ -112,8 +139,9 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       }`,
     );
   }
-  console.log(formatLatencySummary(summary));
+  printSummary(formatLatencySummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.failed > 0 || group.errors.length > 0;
   return { summary, exitCode: exitCodeOf(phase.interrupted, failed) };
 }

@@ -7,19 +7,17 @@
  * @module
  */
 import { join } from "node:path";
+import { type ReportSource, reportSources } from "../results/load_result.ts";
 import { ExitCode, type ExitCodeValue, RunError, UsageError } from "../errors.ts";
 import { NETSPEED_VERSION } from "../run_info.ts";
 import { loadInlineScripts } from "../report/assets.ts";
 import { renderReportHtml } from "../report/html.ts";
-import { loadRun, type ReportRun } from "../report/load_run.ts";
+import { loadRuns, type ReportRun } from "../report/load_run.ts";
 import { defaultOutputPath, type ReportOptions, runLabels, runLimits } from "../report/options.ts";
 import { formatInteger } from "../report/format.ts";
 
 /** One run to report: its CSV, and its summary when the caller holds it (else the JSON beside). */
-export interface ReportSource {
-  csvPath: string;
-  summary?: unknown;
-}
+export type { ReportSource };
 
 /** What writing a report did. */
 export interface ReportResult {
@@ -35,13 +33,9 @@ export interface ReportResult {
 
 /** Runs `netspeed report`; resolves with the exit code. */
 export async function report(options: ReportOptions): Promise<ExitCodeValue> {
-  const { csvPaths, firstIsFolder } = await expandInputs(options.inputs);
+  const { sources, firstIsFolder } = await reportSources(options.inputs);
   const outputPath = options.outputPath ?? defaultOutputPath(options.inputs[0], firstIsFolder);
-  const result = await writeReport(
-    csvPaths.map((csvPath) => ({ csvPath })),
-    outputPath,
-    options.title,
-  );
+  const result = await writeReport(sources, outputPath, options.title);
   printResult(result);
   return ExitCode.ok;
 }
@@ -95,7 +89,7 @@ export async function writeReport(
   const skipped: ReportResult["skipped"] = [];
   for (const [i, source] of sources.entries()) {
     try {
-      runs.push(await loadRun(source.csvPath, labels[i], limits, source.summary));
+      runs.push(...await loadRuns(source.csvPath, labels[i], limits, source.summary));
     } catch (error) {
       if (!skipUnusable || !(error instanceof UsageError)) throw error;
       skipped.push({ csvPath: source.csvPath, reason: error.message });
@@ -132,61 +126,16 @@ export async function writeReport(
  * saved), leaving out, with a message, files the report cannot draw.
  */
 export async function writeFolderReport(folder: string): Promise<ReportResult> {
-  const { csvPaths } = await expandInputs([folder]);
+  const { sources } = await reportSources([folder]);
   const name = folder.split(/[\\/]/).filter(Boolean).pop() ?? folder;
   const result = await writeReport(
-    csvPaths.map((csvPath) => ({ csvPath })),
+    sources,
     join(folder, "report.html"),
     `netspeed bench ${name}`,
     { skipUnusable: true },
   );
   printResult(result);
   return result;
-}
-
-/**
- * Turns the inputs into CSV paths: files as given, folders into their
- * `*.csv` files by name. A missing input is a usage error (exit 2).
- */
-export async function expandInputs(
-  inputs: readonly string[],
-): Promise<{ csvPaths: string[]; firstIsFolder: boolean }> {
-  const csvPaths: string[] = [];
-  let firstIsFolder = false;
-  for (const [i, input] of inputs.entries()) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(input);
-    } catch (error) {
-      const reason = error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : (error as Error).message;
-      throw new UsageError(`Cannot read CSV file "${input}": ${reason}`);
-    }
-    if (!info.isDirectory) {
-      csvPaths.push(input);
-      continue;
-    }
-    if (i === 0) firstIsFolder = true;
-    const found: string[] = [];
-    for await (const entry of Deno.readDir(input)) {
-      if (entry.isFile && /\.csv$/i.test(entry.name)) found.push(join(input, entry.name));
-    }
-    if (found.length === 0) throw new UsageError(`Folder "${input}" has no .csv file to report`);
-    csvPaths.push(...found.sort(csvOrder));
-  }
-  return { csvPaths, firstIsFolder };
-}
-
-/** Latency, throughput, connect, responsiveness (bench's order), then the rest by name. */
-function csvOrder(a: string, b: string): number {
-  const rank = (p: string) => {
-    const name = p.split(/[\\/]/).pop() ?? p;
-    const order = ["latency.csv", "throughput.csv", "connect.csv", "responsiveness.csv"];
-    const i = order.indexOf(name);
-    return i === -1 ? order.length : i;
-  };
-  return rank(a) - rank(b) || a.localeCompare(b);
 }
 
 async function resolvedPath(path: string): Promise<string> {

@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { printSavedFiles } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { sleepUntil } from "../worker_group.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { classifyError, describeErrorKind } from "../net_io.ts";
@@ -49,6 +52,8 @@ export async function responsiveness(options: ResponsivenessOptions): Promise<Ex
 export async function runResponsiveness(
   options: ResponsivenessOptions,
 ): Promise<ResponsivenessResult> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const target = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -57,6 +62,17 @@ export async function runResponsiveness(
     ? await CsvWriter.create(options.csvPath, RESPONSIVENESS_CSV_HEADER)
     : undefined;
 
+  // Probes report when they finish, so no sample arrives later than its timeout.
+  const hlog = openRunHlog(options.hlog, "responsiveness", options.timeoutMs);
+  const hlogTags = new Map<string, string>();
+  const tagOf = (sample: PhasedSample) => {
+    const key = `${sample.phase}/${sample.kind}`;
+    let tag = hlogTags.get(key);
+    if (tag === undefined) {
+      hlogTags.set(key, tag = runHlogTag(`responsiveness/${key}`, options.nodeId));
+    }
+    return tag;
+  };
   const samples: PhasedSample[] = [];
   let loadStartEpochMs: number | undefined;
   let loadEndEpochMs: number | undefined;
@@ -79,6 +95,8 @@ export async function runResponsiveness(
     };
     samples.push(sample);
     csv?.writeRows([responsivenessRow(sample)]);
+    hlog?.recordUs(tagOf(sample), s.startEpochMs, s.rttUs);
+    hlog?.flushDue(sharedClockMs());
   };
 
   let prober: Prober;
@@ -92,6 +110,7 @@ export async function runResponsiveness(
     }, onSample);
   } catch (error) {
     csv?.close();
+    hlog?.finish(sharedClockMs());
     throw new RunError(
       `Cannot connect to "${formatHostPort(echo)}" (echo): ${
         describeErrorKind(classifyError(error))
@@ -118,7 +137,12 @@ export async function runResponsiveness(
     })).start()
     : undefined;
 
-  // Idle: probes alone.
+  // Idle: probes alone, from --start-at when one was given.
+  if (options.startAtEpochMs !== undefined) {
+    await sleepUntil(options.startAtEpochMs, () => interrupted);
+  }
+  const measuringEpochMs = sharedClockMs();
+  hlog?.begin(measuringEpochMs);
   prober.start();
   await sleep(options.idleMs);
 
@@ -153,9 +177,11 @@ export async function runResponsiveness(
     workerErrors.push(...load.workerErrors);
   }
   await prober.stop();
+  const endEpochMs = sharedClockMs();
   progress?.stop();
   removeSignalListeners();
   csv?.close();
+  hlog?.finish(sharedClockMs());
 
   const usSinceStart = (epochMs: number | undefined) =>
     epochMs === undefined ? null : (epochMs - runStartEpochMs) * 1000;
@@ -164,6 +190,12 @@ export async function runResponsiveness(
     run,
     target,
     interrupted,
+    timing: {
+      askedStartEpochMs: options.startAtEpochMs ?? null,
+      startEpochMs: measuringEpochMs,
+      endEpochMs,
+    },
+    originEpochMs: runStartEpochMs,
     samples,
     loadStartUs: usSinceStart(loadStartEpochMs),
     loadEndUs: usSinceStart(loadEndEpochMs),
@@ -182,17 +214,11 @@ export async function runResponsiveness(
     );
   }
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
-  if (options.jsonPath) {
-    try {
-      await Deno.writeTextFile(options.jsonPath, JSON.stringify(summary, null, 2) + "\n");
-    } catch (error) {
-      throw new RunError(
-        `Cannot write JSON file "${options.jsonPath}": ${(error as Error).message}`,
-      );
-    }
-  }
-  console.log(formatResponsivenessSummary(summary));
+  attachClock(summary, clock);
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+  printSummary(formatResponsivenessSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
   const failed = summary.loaded === null || failedStreams > 0 || workerErrors.length > 0 ||
     summary.idle.responsiveness.rpm === null || summary.loaded.responsiveness.rpm === null;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

@@ -16,6 +16,7 @@ import {
   type TcpServicesOptions,
 } from "../server/tcp_services.ts";
 import { UdpEcho, type UdpEchoOptions } from "../server/udp_echo.ts";
+import { TimeService } from "../clock/time_service.ts";
 
 /** Echo over UDP as `serve` runs it: on the TCP echo port's number. */
 export type ServeUdpOptions = Omit<UdpEchoOptions, "port">;
@@ -24,6 +25,8 @@ export type ServeUdpOptions = Omit<UdpEchoOptions, "port">;
 export type ServeOptions = TcpServicesOptions & {
   /** Echo over UDP on the echo port's number; off when absent or `null`. @default {null} */
   udp?: ServeUdpOptions | null;
+  /** Port of the time service (clients' `--time-port`); off when absent or `null`. @default {null} */
+  timePort?: number | null;
 };
 
 /** The defaults of `netspeed serve`. */
@@ -55,12 +58,25 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
     console.log(`udp-echo listening on ${formatHostPort(udp)} (udp)`);
   }
 
+  let time: TimeService | undefined;
+  if (options.timePort != null) {
+    try {
+      time = TimeService.start(options.host, options.timePort);
+    } catch (error) {
+      await services.close();
+      await udp?.close();
+      throw new RunError((error as Error).message);
+    }
+    console.log(`time listening on ${formatHostPort(time)} (tcp)`);
+  }
+
   const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
   const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
   await services.close();
   await udp?.close();
+  await time?.close();
   console.log(`\nStopped by ${signal}.`);
   console.log(formatServeTotals(services.totals, services.bound.map((b) => b.service)));
   if (udp) {
@@ -73,6 +89,7 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
       } over the rate limit`,
     );
   }
+  if (time) console.log(`time: ${formatCount(time.answered)} clock readings given`);
   return ExitCode.ok;
 }
 

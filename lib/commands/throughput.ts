@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { describeErrorKind } from "../net_io.ts";
@@ -17,7 +18,7 @@ import type {
   ThroughputJob,
   ToThroughputWorker,
 } from "../worker_protocol.ts";
-import { measure, WorkerGroup } from "../worker_group.ts";
+import { measure, phaseTiming, startInstant, WorkerGroup } from "../worker_group.ts";
 import { THROUGHPUT_CSV_HEADER, throughputRows } from "../throughput/csv_rows.ts";
 import {
   planThroughputWorkers,
@@ -62,6 +63,8 @@ export async function runThroughput(
   options: ThroughputOptions,
   sharedCsv?: CsvWriter,
 ): Promise<ThroughputResult> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const schedule = scheduleOf(options);
   const csv = sharedCsv ??
@@ -92,10 +95,12 @@ export async function runThroughput(
   let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs): ToThroughputWorker => {
-      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
+    leadMs: START_MARGIN_MS,
     progress: () => {
       if (options.progress !== "auto" || !Deno.stderr.isTerminal() || liveStreams === 0) {
         return undefined;
@@ -130,6 +135,8 @@ export async function runThroughput(
     options,
     run,
     interrupted,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: startEpochMs,
     endMs: tally.endMs,
     streams: tally.streams(),
     intervals: tally.intervals(),
@@ -138,6 +145,7 @@ export async function runThroughput(
     csv: csv ? { path: csv.path, rows: csv.rowCount - rowsBefore } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveStreams === 0 && !interrupted && workerErrors.length === 0) {
@@ -149,7 +157,7 @@ export async function runThroughput(
       }" (${service}): ${first ? describeErrorKind(first.kind) : "no stream connected"}`,
     );
   }
-  console.log(formatThroughputSummary(summary));
+  printSummary(formatThroughputSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
   const failed = tally.failures.length > 0 || workerErrors.length > 0;
   return { summary, exitCode: exitCodeOf(interrupted, failed) };

@@ -4,11 +4,13 @@
  *
  * @module
  */
+import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { ConnectJob } from "../worker_protocol.ts";
 
 /** What `netspeed connect` measures and where it writes. */
-export interface ConnectOptions {
+export interface ConnectOptions extends FleetOptions {
   target: HostPort;
   /** Web Workers, each opening one connection at a time. @default {1} */
   workers: number;
@@ -26,6 +28,8 @@ export interface ConnectOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /** Draw a progress bar: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
 }

@@ -21,6 +21,7 @@ import {
   thinPercentilesWarning,
 } from "../summary_parts.ts";
 import type { ConnectOptions } from "./options.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 
 /** Per-worker figures. */
 export interface ConnectWorkerSummary {
@@ -34,15 +35,13 @@ export interface ConnectWorkerSummary {
 }
 
 /** The JSON summary of `netspeed connect` (see the README for each field). */
-export interface ConnectSummary {
-  command: "connect";
-  run: RunInfo;
+export interface ConnectSummary
+  extends RunResult<"connect", Omit<ConnectOptions, "target"> & { target: string }> {
   target: string;
   /** The address connected to: the target's name resolved once before the run. */
   address: string;
   /** "tcp": connect() until established; "tls": that plus the TLS handshake. */
   measures: "tcp" | "tls";
-  options: Omit<ConnectOptions, "target"> & { target: string };
   /** Attempts planned (null when bounded by time). */
   planned: number | null;
   attempts: number;
@@ -50,7 +49,6 @@ export interface ConnectSummary {
   done: number;
   failed: number;
   errors: ErrorCounts;
-  interrupted: boolean;
   /** Seconds from the common start to the last worker's end. */
   measuredSeconds: number;
   /** Connections established per second, each opened and closed before the next. */
@@ -60,7 +58,6 @@ export interface ConnectSummary {
   workers: ConnectWorkerSummary[];
   /** Process CPU time over the run, as a share of all cores. */
   clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
-  warnings: string[];
   /** HDR histogram of set-up times (ns), compressed base64: exact percentiles for reports. */
   histogram: string;
   /** CSV file and its data rows, when one was written. */
@@ -68,7 +65,7 @@ export interface ConnectSummary {
 }
 
 /** What the command counted during the run. */
-export interface ConnectTally {
+export interface ConnectTally extends TallyTiming {
   options: ConnectOptions;
   run: RunInfo;
   address: string;
@@ -101,19 +98,27 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
   });
   if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
   const { target, ...rest } = t.options;
+  const histogram = encodeHistogram(t.merged);
+  const measures = t.options.tls ? "tls" : "tcp";
   return {
-    command: "connect",
-    run: t.run,
+    ...resultOfTally(t, {
+      kind: "connect",
+      mode: measures,
+      options: { ...rest, target: formatHostPort(target) },
+      measuredSeconds: t.measuredSeconds,
+      ok: stats.count,
+      errors: t.errors,
+      histograms: { connect: histogram },
+      warnings,
+    }),
     target: formatHostPort(target),
     address: formatHostPort({ host: t.address, port: target.port }),
-    measures: t.options.tls ? "tls" : "tcp",
-    options: { ...rest, target: formatHostPort(target) },
+    measures,
     planned: t.planned ?? null,
     attempts: stats.count + failed,
     done: stats.count,
     failed,
     errors: t.errors,
-    interrupted: t.interrupted,
     measuredSeconds: t.measuredSeconds,
     connectionsPerSec: perSec(stats.count),
     connectTime: stats,
@@ -129,8 +134,7 @@ export function summarizeConnect(t: ConnectTally): ConnectSummary {
       };
     }),
     clientCpu: { ...t.cpu, shareOfCores: cpuShare },
-    warnings,
-    histogram: encodeHistogram(t.merged),
+    histogram,
     csv: t.csv,
   };
 }

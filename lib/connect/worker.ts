@@ -10,6 +10,8 @@
  *
  * @module
  */
+import { waitUntil } from "../pacer.ts";
+import { perfOfSharedMs, sharedMsOfPerf } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
@@ -79,10 +81,13 @@ async function run(job: ConnectJob): Promise<void> {
     post({ type: "batch", batch }, transfer);
   };
   post({ type: "ready", workerId: job.workerId });
-  const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
-  const deadlinePerf = deadlineEpochMs === undefined
-    ? Infinity
-    : deadlineEpochMs - performance.timeOrigin;
+  const go = await lifecycle.go;
+  // Told early, at --start-at, the worker waits for the instant itself.
+  if (go?.startEpochMs !== undefined) {
+    await waitUntil(perfOfSharedMs(go.startEpochMs), () => lifecycle.stopping);
+  }
+  const deadlineEpochMs = go?.deadlineEpochMs;
+  const deadlinePerf = deadlineEpochMs === undefined ? Infinity : perfOfSharedMs(deadlineEpochMs);
 
   const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
   let timedOut = false;
@@ -115,7 +120,7 @@ async function run(job: ConnectJob): Promise<void> {
       cancel(attempt);
       // An attempt cut short by Ctrl-C is neither a success nor a failure.
       if (lifecycle.stopping && error) break;
-      const startUs = (performance.timeOrigin + t0 - job.runStartEpochMs) * 1000;
+      const startUs = (sharedMsOfPerf(t0) - job.runStartEpochMs) * 1000;
       if (error === null) {
         const connectUs = (t1 - t0) * 1000;
         recordUs(histogram, connectUs);

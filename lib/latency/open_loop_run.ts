@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { printSavedFiles, writeSummaryJson } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
@@ -19,7 +21,13 @@ import type {
   ToOpenLoopWorker,
   UdpSocketCounts,
 } from "../worker_protocol.ts";
-import { measure, progressBarWhen, WorkerGroup } from "../worker_group.ts";
+import {
+  measure,
+  phaseTiming,
+  progressBarWhen,
+  startInstant,
+  WorkerGroup,
+} from "../worker_group.ts";
 import { OPEN_LOOP_CSV_HEADER, openLoopRows } from "./csv_rows.ts";
 import { openLoopPlanned, planOpenLoopWorkers } from "./open_loop_plan.ts";
 import { formatOpenLoopSummary, summarizeOpenLoop } from "./open_loop_summary.ts";
@@ -37,12 +45,16 @@ const START_MARGIN_MS = 20;
 export async function runOpenLoopLatency(
   options: LatencyOptions,
 ): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const runStartEpochMs = sharedClockMs();
   const udp = options.transport === "udp";
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
     : undefined;
+  const hlog = openRunHlog(options.hlog, "latency", options.timeoutMs);
+  const hlogTag = runHlogTag("latency", options.nodeId);
   const jobs = planOpenLoopWorkers(options, runStartEpochMs);
   const planned = openLoopPlanned(options);
 
@@ -63,6 +75,8 @@ export async function runOpenLoopLatency(
       if (message.type === "batch") {
         const { batch } = message;
         csv?.writeRows(openLoopRows(batch));
+        hlog?.recordBatch(hlogTag, runStartEpochMs, batch.startUs, batch.rttUs, batch.length);
+        hlog?.flushDue(sharedClockMs());
         attempts += batch.length;
         perWorker[batch.workerId].failed += countFailures(batch, errors);
       } else if (message.type === "ready") {
@@ -84,16 +98,20 @@ export async function runOpenLoopLatency(
   let startEpochMs = 0;
   const phase = await measure(group, {
     go: (nowEpochMs): ToOpenLoopWorker => {
-      startEpochMs = nowEpochMs + START_MARGIN_MS;
+      startEpochMs = startInstant(nowEpochMs, START_MARGIN_MS, options.startAtEpochMs);
+      hlog?.begin(startEpochMs);
       return { type: "go", startEpochMs };
     },
     stop: { type: "stop" },
+    startAtEpochMs: options.startAtEpochMs,
+    leadMs: START_MARGIN_MS,
     progress: progressBarWhen(
       options.progress,
       () => ({ done: attempts, planned, unit: "messages" }),
     ),
   });
   csv?.close();
+  hlog?.finish(phase.endEpochMs);
   const interrupted = phase.interrupted;
   const workerErrors = group.errors;
   const measuredSeconds = Math.max(0, (phase.endEpochMs - startEpochMs) / 1000);
@@ -104,6 +122,8 @@ export async function runOpenLoopLatency(
     planned,
     interrupted,
     measuredSeconds,
+    timing: phaseTiming(phase, startEpochMs),
+    originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),
     perWorker,
@@ -116,6 +136,7 @@ export async function runOpenLoopLatency(
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));
+  attachClock(summary, clock);
   if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
 
   if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {
@@ -126,8 +147,9 @@ export async function runOpenLoopLatency(
       }": ${describeErrorKind(kind)}`,
     );
   }
-  console.log(formatOpenLoopSummary(summary));
+  printSummary(formatOpenLoopSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
+  printSavedHlog(hlog, options.jsonPath);
 
   // Lost datagrams are what a UDP test measures, not a failure of the run.
   const failedRun = udp ? summary.failed - summary.errors.timeout > 0 : summary.failed > 0;

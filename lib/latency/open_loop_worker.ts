@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { perfOfSharedMs } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
@@ -147,7 +148,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     post({ type: "batch", batch }, transfer);
   };
   const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
-  const runStartPerf = job.runStartEpochMs - performance.timeOrigin;
+  const runStartPerf = perfOfSharedMs(job.runStartEpochMs);
   const usSinceRunStart = (perfMs: number) => (perfMs - runStartPerf) * 1000;
 
   // Phase 1: connect and warm up every connection, then wait for the go.
@@ -165,7 +166,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     finish(0, null);
     return;
   }
-  const startPerf = startEpochMs - performance.timeOrigin;
+  const startPerf = perfOfSharedMs(startEpochMs);
   const startUs = usSinceRunStart(startPerf);
   let sent = 0;
   let lastSendPerf = -Infinity;

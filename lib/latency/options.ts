@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 import type { HostPort } from "../units.ts";
 import type { LatencyJob } from "../worker_protocol.ts";
 
@@ -15,7 +17,7 @@ import type { LatencyJob } from "../worker_protocol.ts";
 export type LatencyMode = "closed-loop" | "open-loop";
 
 /** What `netspeed latency` measures and where it writes. */
-export interface LatencyOptions {
+export interface LatencyOptions extends FleetOptions {
   target: HostPort;
   /** Absent means closed loop. @default {"closed-loop"} */
   mode?: LatencyMode;
@@ -43,6 +45,8 @@ export interface LatencyOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /**
    * Interactive HTML report built from the CSV after the run; without
    * `csvPath` the CSV is written beside it (`run.html` → `run.csv`).

@@ -8,6 +8,7 @@
  */
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import type { RunInfo } from "../run_info.ts";
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { formatCount, formatTable } from "../table.ts";
 import {
   ALL_STAT_COLUMNS,
@@ -32,13 +33,14 @@ export interface WorkerSummary {
   rtt: LatencyStats;
 }
 
-/** The JSON summary of `netspeed latency` (see the README for each field). */
-export interface LatencySummary {
-  command: "latency";
-  run: RunInfo;
+/**
+ * The JSON summary of `netspeed latency` (see the README for each field):
+ * the shared run result plus what only latency runs have.
+ */
+export interface LatencySummary
+  extends RunResult<"latency", Omit<LatencyOptions, "target"> & { target: string }> {
   target: string;
   mode: LatencyMode;
-  options: Omit<LatencyOptions, "target"> & { target: string };
   /** Round trips planned (null when bounded by time). */
   planned: number | null;
   /** Successful round trips. */
@@ -46,7 +48,6 @@ export interface LatencySummary {
   /** Failed attempts (connects and round trips), by kind in `errors`. */
   failed: number;
   errors: ErrorCounts;
-  interrupted: boolean;
   /** Seconds from the common start of measuring to the last worker's end. */
   measuredSeconds: number;
   roundTripsPerSec: number;
@@ -55,7 +56,6 @@ export interface LatencySummary {
   workers: WorkerSummary[];
   /** Process CPU time over the measured phase, as a share of all cores. */
   clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
-  warnings: string[];
   /** HDR histogram of all round trips (ns), compressed base64: exact percentiles for reports. */
   histogram: string;
   /** CSV file and its data rows, when one was written. */
@@ -79,7 +79,7 @@ export interface LatencySummary {
 }
 
 /** What the command counted during the run. */
-export interface LatencyTally {
+export interface LatencyTally extends TallyTiming {
   options: LatencyOptions;
   run: RunInfo;
   planned: number | undefined;
@@ -126,17 +126,24 @@ export function summarizeRoundTrips(
     t.interrupted ? INTERRUPTED_WARNING : undefined,
   ].filter((w): w is string => w !== undefined);
   const { target, ...rest } = t.options;
+  const histogram = encodeHistogram(t.merged);
   return {
-    command: "latency",
-    run: t.run,
+    ...resultOfTally(t, {
+      kind: "latency",
+      mode,
+      options: { ...rest, target: formatHostPort(target) },
+      measuredSeconds: t.measuredSeconds,
+      ok: rtt.count,
+      errors: t.errors,
+      histograms: { rtt: histogram },
+      warnings,
+    }),
     target: formatHostPort(target),
     mode,
-    options: { ...rest, target: formatHostPort(target) },
     planned: t.planned ?? null,
     done: rtt.count,
     failed,
     errors: t.errors,
-    interrupted: t.interrupted,
     measuredSeconds: t.measuredSeconds,
     roundTripsPerSec: perSec(rtt.count),
     rtt,
@@ -151,8 +158,7 @@ export function summarizeRoundTrips(
       };
     }),
     clientCpu: { ...t.cpu, shareOfCores: cpuShare },
-    warnings,
-    histogram: encodeHistogram(t.merged),
+    histogram,
     csv: t.csv,
   };
 }

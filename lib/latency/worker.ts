@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { waitUntil } from "../pacer.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
@@ -19,7 +20,7 @@ import {
   TimeoutError,
   writeAll,
 } from "../net_io.ts";
-import { sharedClockMs } from "../run_info.ts";
+import { perfOfSharedMs, sharedClockMs, sharedMsOfPerf } from "../run_info.ts";
 import {
   errorCode,
   type FromLatencyWorker,
@@ -89,7 +90,12 @@ async function run(job: LatencyJob): Promise<void> {
   const ready = await Promise.all(job.connectionIds.map((id) => prepare(job, id, record)));
   const live = ready.filter((c): c is Prepared => c !== undefined);
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
-  const deadlineEpochMs = (await lifecycle.go)?.deadlineEpochMs;
+  const go = await lifecycle.go;
+  // Told early, at --start-at, the worker waits for the instant itself.
+  if (go?.startEpochMs !== undefined) {
+    await waitUntil(perfOfSharedMs(go.startEpochMs), () => lifecycle.stopping);
+  }
+  const deadlineEpochMs = go?.deadlineEpochMs;
 
   // Phase 2: measure.
   const stopWatchdog = watchdog(job, live);
@@ -207,9 +213,7 @@ async function measure(
   const count = job.count ?? Infinity;
   const pool = c.payloads;
   // Convert the shared-clock deadline to this thread's performance.now().
-  const deadlinePerf = deadlineEpochMs === undefined
-    ? Infinity
-    : deadlineEpochMs - performance.timeOrigin;
+  const deadlinePerf = deadlineEpochMs === undefined ? Infinity : perfOfSharedMs(deadlineEpochMs);
   try {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       const t0 = performance.now();
@@ -219,13 +223,13 @@ async function measure(
       } catch (error) {
         // A round trip cut short by Ctrl-C is neither a success nor a failure.
         if (!lifecycle.stopping) {
-          record(c.id, seq, performance.timeOrigin + t0, NaN, 0, errorCode(classifyError(error)));
+          record(c.id, seq, sharedMsOfPerf(t0), NaN, 0, errorCode(classifyError(error)));
         }
         return;
       }
       const rttUs = (performance.now() - t0) * 1000;
       recordUs(histogram, rttUs);
-      record(c.id, seq, performance.timeOrigin + t0, rttUs, job.sizeBytes, 0);
+      record(c.id, seq, sharedMsOfPerf(t0), rttUs, job.sizeBytes, 0);
     }
   } finally {
     close(c.conn);

@@ -65,7 +65,10 @@ export interface TimeBin {
   failedPerSec: number;
   /** Failed attempts by kind. */
   errors: Record<string, number>;
-  /** Percentiles of the bin (within 0.6%), µs; null when nothing succeeded in it. */
+  /**
+   * Percentiles of the bin (within 0.6%), µs; null when nothing succeeded
+   * in it (charts break their lines there).
+   */
   p50Us: number | null;
   p90Us: number | null;
   p99Us: number | null;
@@ -292,10 +295,16 @@ export class AttemptsAggregator {
     const binSeconds = this.#binMs / 1000;
     const bins: TimeBin[] = [];
     const binCount = Math.max(this.#binHistograms.length, this.#binFailed.length);
-    for (let i = 0; i < binCount; i++) {
+    // Bins between the first and the last with attempts are kept even when
+    // empty: a chart must show a gap (a SYN retry's second) as a gap or a
+    // zero, never as a line drawn across it.
+    const filled = (i: number) =>
+      this.#binHistograms[i] !== undefined || (this.#binFailed[i] ?? 0) > 0;
+    let firstBin = 0;
+    while (firstBin < binCount && !filled(firstBin)) firstBin++;
+    for (let i = firstBin; i < binCount; i++) {
       const h = this.#binHistograms[i];
       const failed = this.#binFailed[i] ?? 0;
-      if (!h && failed === 0) continue;
       const startS = i * binSeconds;
       const endS = startS + binSeconds;
       // The first and last bins are partly outside the run: rates use the covered part.

@@ -28,9 +28,14 @@ import {
   type Measure,
   overTimeSpec,
   ratesSpec,
+  runsOverTimeSpec,
   spectrumSpec,
 } from "./specs.ts";
-import { throughputStreamsSpec, throughputTotalsSpec } from "./throughput_specs.ts";
+import {
+  throughputByNodeSpec,
+  throughputStreamsSpec,
+  throughputTotalsSpec,
+} from "./throughput_specs.ts";
 import { PHASES, PROBE_KINDS, type RpmResult } from "./responsiveness_data.ts";
 import {
   PROBE_LABELS,
@@ -232,6 +237,9 @@ function attemptsSection(
     }</div>`,
   );
   parts.push(chart(`${id}-rates`, ratesSpec(chartRuns, measure)));
+  if (runs.length > 1) {
+    parts.push(chart(`${id}-runs-time`, runsOverTimeSpec(chartRuns, measure)));
+  }
   runs.forEach((r, i) => {
     parts.push(`<h3>${escapeHtml(r.label)}</h3>`);
     parts.push(chart(`${id}-time-${i}`, overTimeSpec(chartRuns[i], measure), "canvas"));
@@ -367,6 +375,8 @@ function throughputSection(runs: readonly ThroughputRun[], chart: ChartSlot): st
   );
   const chartRuns = runs.map((r) => ({ label: r.label, data: r.data }));
   parts.push(chart("throughput-totals", throughputTotalsSpec(chartRuns)));
+  const nodeRuns = chartRuns.filter((_, i) => runs[i].node !== undefined);
+  if (nodeRuns.length > 0) parts.push(chart("throughput-nodes", throughputByNodeSpec(nodeRuns)));
   runs.forEach((r, i) => {
     parts.push(`<h3>${escapeHtml(r.label)}</h3>`);
     parts.push(chart(`throughput-streams-${i}`, throughputStreamsSpec(chartRuns[i])));

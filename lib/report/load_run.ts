@@ -65,6 +65,8 @@ interface RunCommon {
   meta: RunMeta;
   /** Things the reader should know: JSON and CSV disagreeing, and so on. */
   notes: string[];
+  /** The node, for the per-node runs of a merged CSV. */
+  node?: string;
 }
 
 /** A latency or connect run. */
@@ -103,7 +105,8 @@ export function jsonPathBeside(csvPath: string): string {
  * Reads `csvPath` (and the JSON beside it, or `summary` when the caller
  * already holds it). Throws {@linkcode UsageError} naming the file and line
  * when the CSV is missing, empty, of an unknown layout, or has no usable
- * row; skips and counts malformed rows otherwise.
+ * row; skips and counts malformed rows otherwise. A merged CSV (with a
+ * `node` column) gives its aggregate.
  */
 export async function loadRun(
   csvPath: string,
@@ -111,11 +114,98 @@ export async function loadRun(
   limits: RunLimits,
   summary?: unknown,
 ): Promise<ReportRun> {
+  return (await loadRuns(csvPath, label, limits, summary))[0];
+}
+
+/** A merged CSV with more nodes than this is drawn as its aggregate alone. */
+export const MAX_NODE_SERIES = 16;
+
+/** Node ids are this far apart in the aggregate's connection and stream ids. */
+const NODE_ID_STRIDE = 1_000_000;
+
+/** One aggregation of rows of a kind. */
+interface RunSink {
+  add(row: CsvRow): string | null;
+  finish(json: Record<string, unknown> | null): ReportRun["data"];
+}
+
+/** The aggregator of a layout's kind, reading the columns where the layout has them. */
+function sinkFor(layout: CsvLayout, limits: RunLimits): RunSink {
+  const i = layout.index;
+  if (layout.kind === "throughput") {
+    const throughput = new ThroughputAggregator({
+      stream: i.stream,
+      worker: i.worker,
+      direction: i.direction,
+      startS: i.interval_start_s,
+      endS: i.interval_end_s,
+      bytes: i.bytes,
+      omitted: i.omitted,
+    });
+    return { add: (row) => throughput.add(row), finish: () => throughput.finish() };
+  }
+  if (layout.kind === "responsiveness") {
+    const responsiveness = new ResponsivenessAggregator({
+      phase: i.phase,
+      probe: i.probe,
+      connection: i.connection,
+      startUs: i.start_us,
+      rttUs: i.rtt_us,
+      error: i.error,
+    }, limits);
+    return {
+      add: (row) => responsiveness.add(row),
+      finish: (json) => responsiveness.finish(json ? responsivenessJsonFacts(json) : null),
+    };
+  }
+  const latency = layout.kind === "latency";
+  const attempts = new AttemptsAggregator({
+    worker: i.worker,
+    connection: latency ? i.connection : undefined,
+    startUs: i.start_us,
+    valueUs: latency ? i.rtt_us : i.connect_us,
+    error: i.error,
+    valueName: latency ? "rtt_us" : "connect_us",
+  }, limits);
+  return { add: (row) => attempts.add(row), finish: () => attempts.finish(limits.maxConnections) };
+}
+
+/**
+ * A row of a merged CSV as the aggregate of all nodes sees it: each node
+ * is one "worker", and connection and stream ids are kept apart by node.
+ */
+function nodeRow(row: CsvRow, nodeIndex: number, layout: CsvLayout): CsvRow {
+  const i = layout.index;
+  const apart = new Set([i.connection, i.stream].filter((c) => c !== undefined));
+  return {
+    line: row.line,
+    fieldCount: row.fieldCount,
+    isEmpty: (c) => (c === i.worker ? false : row.isEmpty(c)),
+    number: (c) => {
+      if (c === i.worker) return nodeIndex;
+      const n = row.number(c);
+      return apart.has(c) && Number.isFinite(n) ? nodeIndex * NODE_ID_STRIDE + n : n;
+    },
+    text: (c) => (c === i.worker ? String(nodeIndex) : row.text(c)),
+  };
+}
+
+/**
+ * Like {@linkcode loadRun}; a merged CSV (a `node` column, as `netspeed
+ * merge` writes) gives its aggregate, labelled "(all nodes)", in which each
+ * node is one worker, followed by one run per node (up to
+ * {@linkcode MAX_NODE_SERIES}).
+ */
+export async function loadRuns(
+  csvPath: string,
+  label: string,
+  limits: RunLimits,
+  summary?: unknown,
+): Promise<ReportRun[]> {
   let layout: CsvLayout | undefined;
-  let add: ((row: CsvRow) => string | null) | undefined;
-  let attempts: AttemptsAggregator | undefined;
-  let throughput: ThroughputAggregator | undefined;
-  let responsiveness: ResponsivenessAggregator | undefined;
+  let all: RunSink | undefined;
+  let nodeColumn = -1;
+  const nodes = new Map<string, { index: number; sink: RunSink | null }>();
   const malformed: MalformedRows = { count: 0, examples: [] };
 
   const read = await readCsvFile(csvPath, (columns) => {
@@ -124,45 +214,26 @@ export async function loadRun(
       throw new UsageError(`Cannot use CSV file "${csvPath}" line 1: ${detected}`);
     }
     layout = detected;
-    const i = detected.index;
-    if (detected.kind === "throughput") {
-      throughput = new ThroughputAggregator({
-        stream: i.stream,
-        worker: i.worker,
-        direction: i.direction,
-        startS: i.interval_start_s,
-        endS: i.interval_end_s,
-        bytes: i.bytes,
-        omitted: i.omitted,
-      });
-      add = (row) => throughput!.add(row);
-    } else if (detected.kind === "responsiveness") {
-      responsiveness = new ResponsivenessAggregator({
-        phase: i.phase,
-        probe: i.probe,
-        connection: i.connection,
-        startUs: i.start_us,
-        rttUs: i.rtt_us,
-        error: i.error,
-      }, limits);
-      add = (row) => responsiveness!.add(row);
-    } else {
-      const latency = detected.kind === "latency";
-      attempts = new AttemptsAggregator({
-        worker: i.worker,
-        connection: latency ? i.connection : undefined,
-        startUs: i.start_us,
-        valueUs: latency ? i.rtt_us : i.connect_us,
-        error: i.error,
-        valueName: latency ? "rtt_us" : "connect_us",
-      }, limits);
-      add = (row) => attempts!.add(row);
-    }
+    all = sinkFor(detected, limits);
+    nodeColumn = columns.findIndex((c) => c.trim().toLowerCase() === "node");
     const width = columns.length;
     return (row) => {
-      const reason = row.fieldCount !== width
-        ? `${row.fieldCount} fields where the header has ${width}`
-        : add!(row);
+      let reason: string | null;
+      if (row.fieldCount !== width) {
+        reason = `${row.fieldCount} fields where the header has ${width}`;
+      } else if (nodeColumn === -1) {
+        reason = all!.add(row);
+      } else {
+        const id = row.text(nodeColumn);
+        let node = nodes.get(id);
+        if (!node) {
+          const sink = nodes.size < MAX_NODE_SERIES ? sinkFor(detected, limits) : null;
+          node = { index: nodes.size, sink };
+          nodes.set(id, node);
+        }
+        reason = all!.add(nodeRow(row, node.index, detected));
+        if (reason === null) node.sink?.add(row);
+      }
       if (reason === null) return;
       malformed.count++;
       if (malformed.examples.length < MALFORMED_EXAMPLES) {
@@ -184,25 +255,57 @@ export async function loadRun(
 
   const meta = await readMeta(csvPath, kind, summary);
   const common = {
-    label,
+    label: nodeColumn === -1 ? label : `${label} (all nodes)`,
     csvPath,
     csvBytes: read.bytes,
     rowsRead: read.rows,
     malformed,
-    ignoredColumns: layout!.ignored,
+    ignoredColumns: layout!.ignored.filter((c) => c.trim().toLowerCase() !== "node"),
     meta: meta.meta,
     notes: meta.notes,
   };
-  const json = meta.json;
+  if (nodes.size > MAX_NODE_SERIES) {
+    common.notes.push(
+      `${nodes.size} nodes: only the first ${MAX_NODE_SERIES} get their own series; the aggregate counts every node`,
+    );
+  }
+  const aggregate = finishRun(kind, common, all!, meta.json);
+  const perNode = [...nodes].flatMap(([id, node]) =>
+    node.sink === null ? [] : [
+      finishRun(
+        kind,
+        {
+          ...common,
+          label: id,
+          rowsRead: 0,
+          malformed: { count: 0, examples: [] },
+          meta: { json: "absent" as const, jsonPath: meta.meta.jsonPath, warnings: [] },
+          notes: [`Node "${id}" of the merged CSV "${csvPath}"`],
+        },
+        node.sink,
+        null,
+      ),
+    ]
+  );
+  return [aggregate, ...perNode];
+}
+
+/** The run of one sink, with the notes its data calls for. */
+function finishRun(
+  kind: CsvKind,
+  common: Omit<ReportRun, "kind" | "data">,
+  sink: RunSink,
+  json: Record<string, unknown> | null,
+): ReportRun {
   if (kind === "throughput") {
-    return { ...common, kind, data: throughput!.finish() };
+    return { ...common, kind, data: sink.finish(json) as ThroughputData };
   }
   if (kind === "responsiveness") {
-    const data = responsiveness!.finish(json ? responsivenessJsonFacts(json) : null);
+    const data = sink.finish(json) as ResponsivenessData;
     common.notes.push(...rpmNotes(data));
     return { ...common, kind, data };
   }
-  const data = attempts!.finish(limits.maxConnections);
+  const data = sink.finish(json) as AttemptsData;
   if (json && typeof json.done === "number" && json.done !== data.successes) {
     common.notes.push(
       `The JSON summary counts ${json.done} successful ${

@@ -88,7 +88,7 @@ export interface ProbeBin {
   endS: number;
   count: number;
   /** Within 0.6%. */
-  p50Us: number;
+  p50Us: number | null;
 }
 
 /** One successful probe of the scatter sample. */
@@ -366,16 +366,21 @@ export class ResponsivenessAggregator {
     const binSeconds = this.#binMs / 1000;
     const bins: ProbeBin[] = [];
     this.#bins.forEach((list, k) => {
-      list.forEach((h, i) => {
-        if (!h || h.count === 0) return;
+      // Empty bins between the first and the last become nulls, so that the
+      // median line breaks at a gap instead of bridging it.
+      const used = (h: LogHistogram | undefined) => h !== undefined && h.count > 0;
+      const first = list.findIndex(used);
+      if (first === -1) return;
+      for (let i = first; i < list.length; i++) {
+        const h = list[i];
         bins.push({
           probe: PROBE_KINDS[k],
           startS: i * binSeconds,
           endS: (i + 1) * binSeconds,
-          count: h.count,
-          p50Us: h.valueAt(0.5),
+          count: used(h) ? h!.count : 0,
+          p50Us: used(h) ? h!.valueAt(0.5) : null,
         });
-      });
+      }
     });
 
     const cells: ProbeCell[] = this.#cells.map((cell, i) => ({

@@ -66,7 +66,7 @@ export function responsivenessTimeSpec(run: ResponsivenessChartRun): TopLevelSpe
     t: sig((b.startS + b.endS) / 2, 6),
     t0: sig(b.startS, 6),
     t1: sig(b.endS, 6),
-    v: ms(b.p50Us),
+    v: b.p50Us === null ? null : ms(b.p50Us),
     n: b.count,
     probe: PROBE_LABELS[b.probe],
   }));

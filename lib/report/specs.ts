@@ -74,6 +74,17 @@ export const BASE_CONFIG = {
 
 const US_FORMAT = ",.4~r";
 
+/** A value axis on a log scale, in µs, titled for the measure. */
+function logValueAxis(field: string, measure: Measure) {
+  return {
+    field,
+    type: "quantitative",
+    scale: { type: "log" },
+    title: valueAxisTitle(measure),
+    axis: { format: "~s" },
+  } as const;
+}
+
 function valueAxisTitle(measure: Measure): string {
   return `${measure.value} (µs, log scale)`;
 }
@@ -225,13 +236,7 @@ export function spectrumSpec(runs: readonly ChartRun[], measure: Measure): TopLe
           title: "Percentile (1/(1−p) log scale)",
         },
       },
-      y: {
-        field: "v",
-        type: "quantitative",
-        scale: { type: "log" },
-        title: valueAxisTitle(measure),
-        axis: { format: "~s" },
-      },
+      y: logValueAxis("v", measure),
       color: colorEncoding(labels),
       tooltip: [
         { field: "run", type: "nominal", title: "Run" },
@@ -260,13 +265,15 @@ export function overTimeSpec(run: ChartRun, measure: Measure): TopLevelSpec {
     w: s.worker,
     c: s.connection,
   }));
+  // A bin without successes is a null: the lines break there instead of
+  // bridging the gap.
   const lines = d.bins.flatMap((b) => {
-    if (b.p50Us === null) return [];
     const t = sig((b.startS + b.endS) / 2, 6);
+    const v = (us: number | null) => (us === null ? null : sig(us));
     return [
-      { t, stat: "p50", v: sig(b.p50Us) },
-      { t, stat: "p99", v: sig(b.p99Us!) },
-      { t, stat: "max", v: sig(b.maxUs!) },
+      { t, stat: "p50", v: v(b.p50Us) },
+      { t, stat: "p99", v: v(b.p99Us) },
+      { t, stat: "max", v: v(b.maxUs) },
     ];
   });
   const bin = binWords(d.binSeconds);
@@ -304,13 +311,7 @@ export function overTimeSpec(run: ChartRun, measure: Measure): TopLevelSpec {
             title: "Time since start (s)",
             scale: { domain: [0, sig(Math.max(0.001, d.lastEndS), 4)], nice: false },
           },
-          y: {
-            field: "v",
-            type: "quantitative",
-            scale: { type: "log" },
-            title: valueAxisTitle(measure),
-            axis: { format: "~s" },
-          },
+          y: logValueAxis("v", measure),
           tooltip: pointTooltip,
         },
       },
@@ -334,6 +335,63 @@ export function overTimeSpec(run: ChartRun, measure: Measure): TopLevelSpec {
         },
       },
     ],
+  } as TopLevelSpec;
+}
+
+/**
+ * Values over time of several runs on one chart, one colour per run (the
+ * nodes of a merge): p50 per time bin as a line, p99 dashed. A bin with no
+ * success is a null, so a line breaks at a gap instead of bridging it.
+ */
+export function runsOverTimeSpec(runs: readonly ChartRun[], measure: Measure): TopLevelSpec {
+  const labels = runs.map((r) => r.label);
+  const rows = runs.flatMap((r) =>
+    r.data.bins.flatMap((b) => {
+      const t = sig((b.startS + b.endS) / 2, 6);
+      const v = (us: number | null) => (us === null ? null : sig(us));
+      return [
+        { run: r.label, t, stat: "p50", v: v(b.p50Us), n: b.count },
+        { run: r.label, t, stat: "p99", v: v(b.p99Us), n: b.count },
+      ];
+    })
+  );
+  const end = Math.max(0.001, ...runs.map((r) => r.data.lastEndS));
+  const bins = [...new Set(runs.map((r) => binWords(r.data.binSeconds)))].join(" / ");
+  return {
+    title: {
+      text: `${measure.value} over time, by ${runs.length > 1 ? "run" : "bin"}`,
+      subtitle:
+        `p50 (solid) and p99 (dashed) ${bins}, one colour per run or node; gaps are bins without a success`,
+    },
+    width: WIDE,
+    height: 260,
+    config: BASE_CONFIG,
+    data: { values: rows },
+    mark: { type: "line", strokeWidth: 1.6, point: { size: 10, filled: true } },
+    encoding: {
+      x: {
+        field: "t",
+        type: "quantitative",
+        title: "Time since start (s)",
+        scale: { domain: [0, sig(end, 4)], nice: false },
+      },
+      y: logValueAxis("v", measure),
+      color: colorEncoding(labels),
+      strokeDash: {
+        field: "stat",
+        type: "nominal",
+        title: "Statistic",
+        scale: { domain: ["p50", "p99"], range: [[1, 0], [5, 3]] },
+      },
+      detail: { field: "run", type: "nominal" },
+      tooltip: [
+        { field: "run", type: "nominal", title: "Run" },
+        { field: "t", type: "quantitative", title: "Bin middle (s)", format: ".2f" },
+        { field: "stat", type: "nominal", title: "Statistic" },
+        { field: "v", type: "quantitative", title: `${measure.value} (µs)`, format: US_FORMAT },
+        { field: "n", type: "quantitative", title: `Successful ${measure.events}` },
+      ],
+    },
   } as TopLevelSpec;
 }
 
@@ -427,13 +485,7 @@ export function groupsSpec(
           {
             mark: { type: "rule", strokeWidth: 1 },
             encoding: {
-              y: {
-                field: "min",
-                type: "quantitative",
-                scale: { type: "log" },
-                title: valueAxisTitle(measure),
-                axis: { format: "~s" },
-              },
+              y: logValueAxis("min", measure),
               y2: { field: "p99" },
               color,
               tooltip,

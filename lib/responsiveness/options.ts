@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { FleetOptions } from "../results/run_result.ts";
+import type { HlogOptions } from "../hlog/options.ts";
 
 /** The services a responsiveness run talks to, and their ports. */
 export interface ResponsivenessPorts {
@@ -16,7 +18,7 @@ export interface ResponsivenessPorts {
 }
 
 /** What `netspeed responsiveness` measures and where it writes. */
-export interface ResponsivenessOptions {
+export interface ResponsivenessOptions extends FleetOptions {
   /** Host name or address, without a port. */
   host: string;
   ports: ResponsivenessPorts;
@@ -38,6 +40,8 @@ export interface ResponsivenessOptions {
   csvPath?: string;
   /** Summary with options and versions. */
   jsonPath?: string;
+  /** HdrHistogram interval log (`--hlog`), written during the run. */
+  hlog?: HlogOptions;
   /** Draw a progress line: "auto" does so when stderr is a terminal. @default {"auto"} */
   progress: "auto" | "never";
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import {
   createHistogram,
@@ -66,12 +67,8 @@ export interface PhaseSummary {
 }
 
 /** The JSON summary of `netspeed responsiveness`. */
-export interface ResponsivenessSummary {
-  command: "responsiveness";
-  run: RunInfo;
+export interface ResponsivenessSummary extends RunResult<"responsiveness", ResponsivenessOptions> {
   target: string;
-  options: ResponsivenessOptions;
-  interrupted: boolean;
   /** The formula, in words, as computed. */
   formula: string;
   idle: PhaseSummary;
@@ -91,12 +88,11 @@ export interface ResponsivenessSummary {
   };
   /** Probes not sent because their predecessors had not finished. */
   skipped: { self: number; foreign: number };
-  warnings: string[];
   csv: { path: string; rows: number } | null;
 }
 
 /** What the command gathered. */
-export interface ResponsivenessTally {
+export interface ResponsivenessTally extends TallyTiming {
   options: ResponsivenessOptions;
   run: RunInfo;
   target: string;
@@ -219,12 +215,34 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
   if (t.interrupted) {
     warnings.push(INTERRUPTED_WARNING);
   }
+  const phases = [["idle", idle], ["loaded", loaded]] as const;
+  const histograms: Record<string, string> = {};
+  const byOutcome: Record<string, number> = {};
+  let ok = 0;
+  for (const [name, phase] of phases) {
+    for (const kind of PROBE_KINDS) {
+      const probes = phase?.probes[kind];
+      if (!probes) continue;
+      histograms[`${name}.${kind}`] = probes.histogram;
+      ok += probes.rtt.count;
+      for (const [error, n] of Object.entries(probes.errors)) {
+        byOutcome[error] = (byOutcome[error] ?? 0) + n;
+      }
+    }
+  }
+  const lastSampleUs = Math.max(0, ...t.samples.map((s) => s.startUs + (s.rttUs || 0)));
   return {
-    command: "responsiveness",
-    run: t.run,
+    ...resultOfTally(t, {
+      kind: "responsiveness",
+      mode: loaded ? "idle+loaded" : "idle",
+      options: t.options,
+      measuredSeconds: lastSampleUs / 1e6,
+      ok,
+      errors: byOutcome,
+      histograms,
+      warnings,
+    }),
     target: t.target,
-    options: t.options,
-    interrupted: t.interrupted,
     formula: RPM_FORMULA,
     idle,
     loaded,
@@ -244,7 +262,6 @@ export function summarizeResponsiveness(t: ResponsivenessTally): ResponsivenessS
       })),
     },
     skipped: t.skipped,
-    warnings,
     csv: t.csv,
   };
 }

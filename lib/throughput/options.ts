@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { FleetOptions } from "../results/run_result.ts";
 import type { ThroughputJob, TransferDirection } from "../worker_protocol.ts";
 import type { IntervalSchedule } from "./schedule.ts";
 
@@ -21,7 +22,7 @@ export interface ThroughputPorts {
 }
 
 /** What `netspeed throughput` measures and where it writes. */
-export interface ThroughputOptions {
+export interface ThroughputOptions extends FleetOptions {
   /** Host name or address, without a port. */
   host: string;
   ports: ThroughputPorts;

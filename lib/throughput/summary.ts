@@ -7,6 +7,13 @@
  * @module
  */
 import type { RunInfo } from "../run_info.ts";
+import {
+  buildRunResult,
+  outcomeCounts,
+  resultOfTally,
+  type RunResult,
+  type TallyTiming,
+} from "../results/run_result.ts";
 import { formatBitsPerSec, formatCount, formatTable } from "../table.ts";
 import { cpuWarning, INTERRUPTED_WARNING, shareOfCores } from "../summary_parts.ts";
 import { formatHostPort } from "../units.ts";
@@ -91,24 +98,20 @@ export interface ServiceUsed {
 }
 
 /** The JSON summary of `netspeed throughput` (see the README for each field). */
-export interface ThroughputSummary {
-  command: "throughput";
-  run: RunInfo;
+export interface ThroughputSummary extends
+  RunResult<
+    "throughput",
+    Omit<ThroughputOptions, "direction"> & {
+      direction: ThroughputMode | "up then down";
+      workers: number;
+    }
+  > {
   /** The host; the service and port of each direction are in `services`. */
   target: string;
   /** Service each direction talked to. */
   services: Partial<Record<TransferDirection, ServiceUsed>>;
-  /**
-   * What was asked; `direction` is "up then down" for the summary of two
-   * runs one after the other (as `bench` makes).
-   */
-  options: Omit<ThroughputOptions, "direction"> & {
-    direction: ThroughputMode | "up then down";
-    workers: number;
-  };
   directions: TransferDirection[];
   counting: Partial<Record<TransferDirection, string>>;
-  interrupted: boolean;
   /** Seconds counted in the totals: from the end of `--omit` to the end of the run. */
   measuredSeconds: number;
   /** Totals per direction (null when not measured) and for both together. */
@@ -123,7 +126,6 @@ export interface ThroughputSummary {
   errors: Partial<Record<ErrorKind, number>>;
   /** Process CPU time over the run, as a share of all cores. */
   clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
-  warnings: string[];
   /** CSV file and its data rows, when one was written. */
   csv: { path: string; rows: number } | null;
   /** The summaries of each run, when this one combines runs made one after the other. */
@@ -131,7 +133,7 @@ export interface ThroughputSummary {
 }
 
 /** What the command counted during the run. */
-export interface ThroughputRunTally {
+export interface ThroughputRunTally extends TallyTiming {
   options: ThroughputOptions;
   run: RunInfo;
   interrupted: boolean;
@@ -300,14 +302,20 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
     address: formatHostPort({ host: o.host, port: o.ports[service] }),
   };
   return {
-    command: "throughput",
-    run: t.run,
+    ...resultOfTally(t, {
+      kind: "throughput",
+      mode: o.direction,
+      options: { ...o, workers: workerCount(o) },
+      measuredSeconds: t.endMs / 1000,
+      ok: streams.filter((s) => s.failure === null).length,
+      errors,
+      histograms: {},
+      warnings,
+    }),
     target: o.host,
     services: Object.fromEntries(directions.map((d) => [d, used])),
-    options: { ...o, workers: workerCount(o) },
     directions,
     counting: Object.fromEntries(directions.map((d) => [d, COUNTING[d]])),
-    interrupted: t.interrupted,
     measuredSeconds,
     totals: {
       up: measures("up") ? total(of("up")) : null,
@@ -328,7 +336,6 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
       shareOfCores: cpuShare,
       cores: t.cpu.cores,
     },
-    warnings,
     csv: t.csv,
   };
 }
@@ -365,15 +372,30 @@ export function combineThroughputSummaries(
     }
   }
   const cpu = runs.map((r) => r.clientCpu);
+  const last = runs[runs.length - 1];
   return {
-    command: "throughput",
-    run,
+    ...buildRunResult({
+      kind: "throughput",
+      mode: "up then down",
+      run,
+      nodeId: first.node.id,
+      options: { ...first.options, direction: "up then down" },
+      timing: {
+        askedStartEpochMs: first.start.askedEpochMs,
+        startEpochMs: first.window.startEpochMs,
+        endEpochMs: last.window.endEpochMs,
+      },
+      originEpochMs: first.window.originEpochMs,
+      interrupted: runs.some((r) => r.interrupted),
+      counts: outcomeCounts(runs.reduce((a, r) => a + r.counts.ok, 0), errors),
+      histograms: {},
+      files: { csv: first.files.csv ?? undefined, json: first.files.json ?? undefined },
+      warnings: runs.flatMap((r) => r.warnings.map((w) => `${r.options.direction} run: ${w}`)),
+    }),
     target: first.target,
     services: Object.assign({}, ...runs.map((r) => r.services)),
-    options: { ...first.options, direction: "up then down" },
     directions: runs.flatMap((r) => r.directions),
     counting: Object.assign({}, ...runs.map((r) => r.counting)),
-    interrupted: runs.some((r) => r.interrupted),
     measuredSeconds,
     totals: {
       up: from("up")?.totals.up ?? null,
@@ -391,7 +413,6 @@ export function combineThroughputSummaries(
       shareOfCores: Math.max(...cpu.map((c) => c.shareOfCores)),
       cores: first.clientCpu.cores,
     },
-    warnings: runs.flatMap((r) => r.warnings.map((w) => `${r.options.direction} run: ${w}`)),
     csv: first.csv
       ? { path: first.csv.path, rows: runs.reduce((a, r) => a + (r.csv?.rows ?? 0), 0) }
       : null,

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { perfOfSharedMs } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { classifyError, connectTcp, PeerClosedError } from "../net_io.ts";
 import {
@@ -88,7 +89,7 @@ class IntervalCounter {
 
   /** Starts counting at `startEpochMs` on the shared clock. */
   start(startEpochMs: number): void {
-    this.#startPerf = startEpochMs - performance.timeOrigin;
+    this.#startPerf = perfOfSharedMs(startEpochMs);
     this.#endPerf = this.#startPerf + totalMs(this.#schedule);
     this.#arm();
   }

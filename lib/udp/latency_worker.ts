@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { perfOfSharedMs } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
@@ -104,7 +105,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     if (samples.push(sample)) flush();
   };
   const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
-  const runStartPerf = job.runStartEpochMs - performance.timeOrigin;
+  const runStartPerf = perfOfSharedMs(job.runStartEpochMs);
   const usSinceRunStart = (perfMs: number) => (perfMs - runStartPerf) * 1000;
 
   // Phase 1: open the sockets and check, closed loop, that the echo answers.
@@ -132,7 +133,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   let sent = 0;
   let lastSendPerf = -Infinity;
   if (startEpochMs !== null) {
-    const startPerf = startEpochMs - performance.timeOrigin;
+    const startPerf = perfOfSharedMs(startEpochMs);
     const startUs = usSinceRunStart(startPerf);
     const intendedUsOf = (s: Sock, seq: number) =>
       startUs + intendedOffsetMs(schedule, s.id, seq) * 1000;
@@ -274,9 +275,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     histogramUncorrected: encodeHistogram(uncorrected),
     sent,
     unsent: job.counts.reduce((a, b) => a + b, 0) - sent,
-    lastSendMs: Number.isFinite(lastSendPerf)
-      ? lastSendPerf - (startEpochMs! - performance.timeOrigin)
-      : null,
+    lastSendMs: Number.isFinite(lastSendPerf) ? lastSendPerf - perfOfSharedMs(startEpochMs!) : null,
     udp: counts,
   });
 }

@@ -5,10 +5,11 @@
  *
  * @module
  */
+import type { FleetOptions } from "../results/run_result.ts";
 import { UsageError } from "../errors.ts";
 
 /** What `netspeed throughput --udp` measures and where it writes. */
-export interface UdpThroughputOptions {
+export interface UdpThroughputOptions extends FleetOptions {
   /** Host name or address of the UDP echo. */
   host: string;
   /** Port of the UDP echo (serve --udp: the echo port's number). @default {7007} */

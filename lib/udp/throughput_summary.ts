@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
 import { INTERRUPTED_WARNING } from "../summary_parts.ts";
 import type { CsvCell } from "../csv_writer.ts";
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
@@ -65,13 +66,11 @@ export function udpIntervalRow(i: UdpInterval): CsvCell[] {
 }
 
 /** The JSON summary of `netspeed throughput --udp`. */
-export interface UdpThroughputSummary {
-  command: "throughput";
+export interface UdpThroughputSummary
+  extends
+    RunResult<"throughput", Omit<UdpThroughputOptions, "host" | "port"> & { target: string }> {
   transport: "udp";
-  run: RunInfo;
   target: string;
-  options: Omit<UdpThroughputOptions, "host" | "port"> & { target: string };
-  interrupted: boolean;
   bitrate: {
     askedBitsPerSec: number;
     /** Payload bits sent per second of the time it took to send them. */
@@ -88,12 +87,11 @@ export interface UdpThroughputSummary {
   histogram: string;
   intervals: (UdpInterval & { sentBitsPerSec: number; echoedBitsPerSec: number })[];
   clientCpu: { userSeconds: number; systemSeconds: number; cores: number };
-  warnings: string[];
   csv: { path: string; rows: number } | null;
 }
 
 /** What the UDP throughput run counted. */
-export interface UdpThroughputTally {
+export interface UdpThroughputTally extends TallyTiming {
   options: UdpThroughputOptions;
   run: RunInfo;
   interrupted: boolean;
@@ -144,13 +142,20 @@ export function summarizeUdpThroughput(t: UdpThroughputTally): UdpThroughputSumm
     warnings.push(INTERRUPTED_WARNING);
   }
   const { host, port, ...rest } = o;
+  const histogram = encodeHistogram(t.rtt);
   return {
-    command: "throughput",
+    ...resultOfTally(t, {
+      kind: "throughput",
+      mode: "udp",
+      options: { ...rest, target: formatHostPort({ host, port }) },
+      measuredSeconds: spanSec,
+      ok: udp.received,
+      errors: { lost: udp.lost },
+      histograms: { rtt: histogram },
+      warnings,
+    }),
     transport: "udp",
-    run: t.run,
     target: formatHostPort({ host, port }),
-    options: { ...rest, target: formatHostPort({ host, port }) },
-    interrupted: t.interrupted,
     bitrate: {
       askedBitsPerSec: o.bitsPerSec,
       sentBitsPerSec: spanSec > 0 ? t.sent * o.lengthBytes * 8 / spanSec : 0,
@@ -159,14 +164,13 @@ export function summarizeUdpThroughput(t: UdpThroughputTally): UdpThroughputSumm
     },
     udp,
     rtt: latencyStats(t.rtt),
-    histogram: encodeHistogram(t.rtt),
+    histogram,
     intervals: t.intervals.map((i) => ({
       ...i,
       sentBitsPerSec: bitsPerSec(i.sentBytes, i.endMs - i.startMs),
       echoedBitsPerSec: bitsPerSec(i.echoedBytes, i.endMs - i.startMs),
     })),
     clientCpu: t.cpu,
-    warnings,
     csv: t.csv,
   };
 }

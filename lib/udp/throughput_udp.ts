@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { printSavedFiles } from "../saved_files.ts";
+import { attachClock, clockCheckFor } from "../clock/clock_check.ts";
+import { printSavedFiles, printSummary, writeSummaryJson } from "../saved_files.ts";
+import { startInstant } from "../worker_group.ts";
 import process from "node:process";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
@@ -26,7 +28,7 @@ import {
 } from "../latency/schedule.ts";
 import { waitUntil } from "../pacer.ts";
 import { ProgressBar } from "../progress.ts";
-import { newRunInfo, sharedClockMs } from "../run_info.ts";
+import { newRunInfo, perfOfSharedMs, sharedClockMs } from "../run_info.ts";
 import { onInterrupt } from "../signals.ts";
 import { formatHostPort } from "../units.ts";
 import { ReceptionTracker } from "./reception.ts";
@@ -60,6 +62,8 @@ export async function throughputUdp(options: UdpThroughputOptions): Promise<Exit
 export async function runThroughputUdp(
   options: UdpThroughputOptions,
 ): Promise<{ summary: UdpThroughputSummary; exitCode: ExitCodeValue }> {
+  // Before anything else loads the path, so the round trips are short.
+  const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
   const run = newRunInfo();
   const target: Deno.NetAddr = { transport: "udp", hostname: options.host, port: options.port };
   const schedule: SendSchedule = {
@@ -128,8 +132,8 @@ export async function runThroughputUdp(
   let sent = 0;
   let echoedBytes = 0;
   let lastSendPerf = -Infinity;
-  const startEpochMs = sharedClockMs() + 10;
-  const startPerf = startEpochMs - performance.timeOrigin;
+  const startEpochMs = startInstant(sharedClockMs(), 10, options.startAtEpochMs);
+  const startPerf = perfOfSharedMs(startEpochMs);
   const cutoffMs = sendCutoffMs(options.durationMs);
   const cpuStart = process.cpuUsage();
 
@@ -234,6 +238,11 @@ export async function runThroughputUdp(
     options,
     run,
     interrupted,
+    timing: {
+      askedStartEpochMs: options.startAtEpochMs ?? null,
+      startEpochMs,
+      endEpochMs: sharedClockMs(),
+    },
     sent,
     lastSendMs: Number.isFinite(lastSendPerf) ? lastSendPerf - startPerf : null,
     sockets: socks.map((s) => ({ ...s.tracker.counts(s.id, s.nextSend), mismatched: 0 })),
@@ -247,16 +256,9 @@ export async function runThroughputUdp(
     },
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
   });
-  if (options.jsonPath) {
-    try {
-      await Deno.writeTextFile(options.jsonPath, JSON.stringify(summary, null, 2) + "\n");
-    } catch (error) {
-      throw new RunError(
-        `Cannot write JSON file "${options.jsonPath}": ${(error as Error).message}`,
-      );
-    }
-  }
-  console.log(formatUdpThroughputSummary(summary));
+  attachClock(summary, clock);
+  if (options.jsonPath) await writeSummaryJson(options.jsonPath, summary);
+  printSummary(formatUdpThroughputSummary(summary), options.jsonPath);
   printSavedFiles(summary.csv, options.jsonPath);
   return { summary, exitCode: exitCodeOf(interrupted, false) };
 }
