@@ -161,7 +161,9 @@ async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "no such file" : (error as Error).message;
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
     const what = /\.csv$/i.test(path) ? "CSV file" : "result";
     throw new UsageError(`Cannot read ${what} "${path}": ${reason}`);
   }
@@ -328,7 +330,9 @@ function upgraded(value: Record<string, unknown>, kind: ResultKind): AnyRunResul
       failed,
       byOutcome: errors,
     },
-    histograms: histogram === undefined ? {} : { [kind === "connect" ? "connect" : "rtt"]: histogram },
+    histograms: histogram === undefined
+      ? {}
+      : { [kind === "connect" ? "connect" : "rtt"]: histogram },
     files: {
       csv,
       hlog: null,
@@ -365,11 +369,19 @@ export async function resultFromHlog(path: string): Promise<LoadedResult> {
   const start = Math.min(...log.intervals.map((i) => i.startEpochMs));
   const end = Math.max(...log.intervals.map((i) => i.endEpochMs));
   const encoded = encodeHistogram(histogram);
-  const loaded = partialResult(path, kind, node, { ok: histogram.totalCount, failed: 0, byOutcome: {} }, encoded, {
-    originEpochMs: start,
-    startEpochMs: start,
-    endEpochMs: end,
-  }, `Rebuilt from the interval log "${path}" alone: no options, versions or failed attempts`);
+  const loaded = partialResult(
+    path,
+    kind,
+    node,
+    { ok: histogram.totalCount, failed: 0, byOutcome: {} },
+    encoded,
+    {
+      originEpochMs: start,
+      startEpochMs: start,
+      endEpochMs: end,
+    },
+    `Rebuilt from the interval log "${path}" alone: no options, versions or failed attempts`,
+  );
   return { ...loaded, csvPath: null, hlogPath: path, fromCsvOnly: false };
 }
 

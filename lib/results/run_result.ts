@@ -236,7 +236,9 @@ export interface RunResultInput<K extends ResultKind, O> {
 }
 
 /** Builds the part of a summary every kind shares. */
-export function buildRunResult<K extends ResultKind, O>(input: RunResultInput<K, O>): RunResult<K, O> {
+export function buildRunResult<K extends ResultKind, O>(
+  input: RunResultInput<K, O>,
+): RunResult<K, O> {
   const start = startTiming(input.timing);
   const late = lateStartWarning(start.lateMs);
   return {
