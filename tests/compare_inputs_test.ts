@@ -27,8 +27,9 @@ async function side(dir: string, name: string, slower: number, extraKinds = true
       command: "latency",
       target: "127.0.0.1:7007",
       options: { size: slower === 1 ? 1024 : 64, workers: 2 },
-      run: { version: "0.1.0", deno: "2.9.6" },
+      run: { tool: "netspeed", version: "0.1.0", deno: "2.9.6", startEpochMs: 1.7e12 },
       clientCpu: { shareOfCores: slower === 1 ? 0.2 : 0.95, cores: 2 },
+      csv: { path: join(folder, "latency.csv"), rows: 12_000 },
     }),
   );
   if (!extraKinds) return folder;
@@ -44,6 +45,10 @@ async function side(dir: string, name: string, slower: number, extraKinds = true
     loadedUs: 9000 * slower,
   });
   await Deno.writeTextFile(join(folder, "responsiveness.csv"), rrul.csv);
+  // As a run writes it: the run-result loader wants the tool and the start.
+  const run = rrul.json.run as Record<string, unknown>;
+  Object.assign(run, { tool: "netspeed", startEpochMs: 1.7e12 });
+  rrul.json.csv = { path: join(folder, "responsiveness.csv"), rows: 0 };
   await Deno.writeTextFile(join(folder, "responsiveness.json"), JSON.stringify(rrul.json));
   return folder;
 }
@@ -95,6 +100,8 @@ Deno.test("netspeed compare reads folders of every kind and names what differs",
         json[phase].probes[probe] = { ...json[phase].probes[probe], histogram: encodeHistogram(h) };
       }
     }
+    // Without the CSV's path, compare has the histograms alone.
+    delete json.csv;
     const path = join(dir.path, `${folder.split("/").pop()}-responsiveness.json`);
     await Deno.writeTextFile(path, JSON.stringify(json));
     return path;
@@ -129,14 +136,21 @@ Deno.test("netspeed compare reads folders of every kind and names what differs",
     assert.ok(Math.abs(b.base / a.base - 1) < 0.002, `${a.group} ${a.metric} base`);
     assert.ok(Math.abs(b.new / a.new - 1) < 0.002, `${a.group} ${a.metric} new`);
   });
-  // A summary without histograms cannot be compared, and says so.
-  const bare = await runCli([
+  // A summary whose CSV is found is read from the CSV (time order); one with neither CSV nor
+  // histograms cannot be compared, and says so.
+  const viaBeside = await runCli([
     "compare",
     join(before, "responsiveness.json"),
     join(after, "responsiveness.json"),
   ]);
-  assert.equal(bare.code, 2);
-  assert.match(bare.stderr, /has no probe histogram/);
+  assert.equal(viaBeside.code, 0, viaBeside.stderr);
+  const bareJson = JSON.parse(await Deno.readTextFile(join(before, "responsiveness.json")));
+  delete bareJson.csv;
+  const bare = join(dir.path, "bare.json");
+  await Deno.writeTextFile(bare, JSON.stringify(bareJson));
+  const refused = await runCli(["compare", bare, join(after, "responsiveness.json")]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /bare\.json": it has no histogram and no CSV was found/);
 });
 
 Deno.test("netspeed compare takes repeated runs separated by commas and names kinds on one side", async () => {

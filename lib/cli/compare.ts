@@ -82,7 +82,7 @@ export const registerCompare: Register = (program, select) => {
     )
     .argument(
       "<base>",
-      "baseline runs: a CSV, a JSON summary or a folder; several separated by commas (repeated runs)",
+      "baseline runs: a CSV, a JSON summary, a folder or - (summaries on stdin); several separated by commas (repeated runs)",
     )
     .argument("<new>", "runs to compare with the baseline, in the same form")
     .option("--percentiles <list>", "percentiles to compare (default 50,90,99,99.9)")

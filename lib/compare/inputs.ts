@@ -1,60 +1,56 @@
 /**
- * The one place `compare` loads runs: CSVs through the report's loader
- * (lib/report/load_run.ts, which also reads the JSON beside each CSV for
- * its options, versions and CPU use), JSON summaries by their histograms,
- * and folders by the files in them. Everything past this module sees
- * {@linkcode CompareRun}s only.
+ * The one place `compare` loads runs, through the run-result loader every
+ * command shares (lib/results/load_result.ts): JSON summaries, folders and
+ * stdin (`-`) as `merge` and `report` read them. The samples then come from
+ * the run's CSV when there is one (given, beside its JSON, or where the run
+ * wrote it), streamed by the report's reader (lib/report/load_run.ts) into
+ * time-window blocks; from the summary's HDR histograms otherwise.
  *
- * A JSON summary keeps a histogram, not the time order of its samples:
- * its runs are cut into random blocks (the ordinary bootstrap); a CSV's
- * into consecutive time windows.
+ * A histogram keeps no time order: such a run is cut into random blocks
+ * (the ordinary bootstrap), a CSV's into consecutive time windows.
+ * Everything past this module sees {@linkcode CompareRun}s only.
  *
  * @module
  */
-import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { decodeHistogram } from "../histogram.ts";
 import { loadRun, type ReportRun, runFacts, type RunMeta } from "../report/load_run.ts";
 import { runLabels, runLimits } from "../report/options.ts";
+import { type AnyRunResult, loadResults, resultFilesIn } from "../results/load_result.ts";
 import { type HistogramBlocks, randomBlocks, type ValueBlocks, valueBlocks } from "./blocks.ts";
 import type { CompareKind, CompareRun, RunFacts } from "./comparison.ts";
 
-const KINDS: readonly string[] = ["latency", "connect", "responsiveness", "throughput"];
-const PHASES = ["idle", "loaded"] as const;
-const PROBES = ["self", "foreign_connect", "foreign_echo"] as const;
-
-/** A file to load, before its label is known. */
+/** A run found in the inputs, before its samples are read. */
 interface Source {
+  /** The file it was found in, for labels and messages. */
   path: string;
-  /** For a bench summary: the command inside it. */
-  part?: CompareKind;
+  /** The CSV to stream, if any. */
+  csvPath: string | null;
+  /** The summary, when the run was found through one. */
+  result: AnyRunResult | null;
 }
 
 /**
  * Turns one side's argument (paths separated by commas; each a CSV, a JSON
- * summary, or a folder of them) into runs. Throws {@linkcode UsageError}
- * naming the file when it cannot be used.
+ * summary, a folder of them, or `-` for summaries on stdin) into runs.
+ * Throws {@linkcode UsageError} naming the input when it cannot be read.
  */
 export async function loadSide(argument: string, side: "BASE" | "NEW"): Promise<CompareRun[]> {
   const paths = argument.split(",").map((p) => p.trim()).filter((p) => p !== "");
   if (paths.length === 0) throw new UsageError(`Invalid ${side} "${argument}": no file given`);
   const sources: Source[] = [];
-  for (const path of paths) sources.push(...await expand(path, side));
+  for (const path of paths) sources.push(...await find(path, side));
   const labels = runLabels(sources.map((s) => s.path.replace(/\.json$/i, "")));
   const runs: CompareRun[] = [];
-  for (const [i, source] of sources.entries()) {
-    const label = source.part && !labels[i].includes(source.part)
-      ? `${labels[i]}:${source.part}`
-      : labels[i];
-    runs.push(...await loadSource(source, label));
-  }
+  for (const [i, source] of sources.entries()) runs.push(await read(source, labels[i]));
   if (runs.length === 0) {
     throw new UsageError(`Invalid ${side} "${argument}": it holds no run compare can read`);
   }
   return runs;
 }
 
-async function expand(path: string, side: string): Promise<Source[]> {
+async function find(path: string, side: string): Promise<Source[]> {
+  if (path === "-") return fromResults(path);
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
@@ -64,49 +60,44 @@ async function expand(path: string, side: string): Promise<Source[]> {
       : (error as Error).message;
     throw new UsageError(`Cannot read ${side} "${path}": ${reason}`);
   }
-  if (!info.isDirectory) return [{ path }];
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(path)) if (entry.isFile) names.push(entry.name);
-  names.sort();
-  const csvs = names.filter((n) => /\.csv$/i.test(n));
-  // A JSON beside its CSV is read with it; one alone stands for its run.
-  const jsons = names.filter((n) =>
-    /\.json$/i.test(n) && !csvs.includes(n.replace(/\.json$/i, ".csv")) &&
-    !(csvs.length > 0 && n === "summary.json")
-  );
-  const sources = [...csvs, ...jsons].map((n) => ({ path: join(path, n) }));
-  if (sources.length === 0) {
+  if (/\.csv$/i.test(path) && !info.isDirectory) return [{ path, csvPath: path, result: null }];
+  if (!info.isDirectory) return fromResults(path);
+  // bench's summary.json repeats the runs whose own files sit beside it.
+  const files = (await resultFilesIn(path)).filter((f) => !/(^|[\\/])summary\.json$/.test(f));
+  if (files.length === 0) {
     throw new UsageError(`Cannot use ${side} folder "${path}": it has no .csv or .json file`);
+  }
+  const sources: Source[] = [];
+  for (const file of files) {
+    if (/\.csv$/i.test(file)) sources.push({ path: file, csvPath: file, result: null });
+    else sources.push(...await fromResults(file));
   }
   return sources;
 }
 
-async function loadSource(source: Source, label: string): Promise<CompareRun[]> {
-  if (!/\.json$/i.test(source.path)) {
-    return [fromReportRun(await loadRun(source.path, label, runLimits(1)), source.path, label)];
-  }
-  let record: unknown;
-  try {
-    record = JSON.parse(await Deno.readTextFile(source.path));
-  } catch (error) {
-    throw new UsageError(`Cannot read JSON file "${source.path}": ${(error as Error).message}`);
-  }
-  if (!isRecord(record)) {
-    throw new UsageError(`Cannot use JSON file "${source.path}": it is not a netspeed summary`);
-  }
-  if (record.command === "bench") {
-    const runs: CompareRun[] = [];
-    for (const kind of KINDS) {
-      if (isRecord(record[kind])) {
-        runs.push(fromSummary(record[kind], source.path, `${label}:${kind}`));
-      }
-    }
-    return runs;
-  }
-  return [fromSummary(record, source.path, label)];
+async function fromResults(path: string): Promise<Source[]> {
+  const loaded = await loadResults([path]);
+  return loaded.map((l) => ({
+    path: l.source === "-" || l.source.startsWith("-:") ? `stdin ${l.result.node.id}` : l.source,
+    csvPath: l.csvPath,
+    result: l.result,
+  }));
 }
 
-/** A run the report's loader read from a CSV (and the JSON beside it), as compare sees it. */
+async function read(source: Source, label: string): Promise<CompareRun> {
+  if (source.csvPath !== null) {
+    const run = await loadRun(
+      source.csvPath,
+      label,
+      runLimits(1),
+      source.result ?? undefined,
+    );
+    return fromReportRun(run, source.path, label);
+  }
+  return fromResult(source.result!, source.path, label);
+}
+
+/** A run the report's loader read from a CSV (and its summary), as compare sees it. */
 export function fromReportRun(run: ReportRun, path: string, label: string): CompareRun {
   const facts = factsOfMeta(run.meta);
   if (run.kind === "throughput") {
@@ -153,49 +144,26 @@ function factsOfMeta(meta: RunMeta): RunFacts {
   };
 }
 
-/** A run from its JSON summary alone. */
-function fromSummary(record: Record<string, unknown>, path: string, label: string): CompareRun {
-  const kind = record.command;
-  if (typeof kind !== "string" || !KINDS.includes(kind)) {
-    throw new UsageError(
-      `Cannot use JSON file "${path}": it is ${
-        typeof kind === "string" ? `a "${kind}" summary` : "not a netspeed summary"
-      }; compare reads latency, connect, responsiveness and throughput runs`,
-    );
-  }
-  const run = isRecord(record.run) ? record.run : {};
-  const options = isRecord(record.options) ? { ...record.options } : {};
-  for (const key of ["csvPath", "jsonPath", "reportPath"]) delete options[key];
-  const extra = runFacts(record);
+/** A run from its summary's histograms alone (no CSV found). */
+function fromResult(result: AnyRunResult, path: string, label: string): CompareRun {
+  const kind = result.kind as CompareKind;
+  const options: Record<string, unknown> = { ...(result.options ?? {}) };
+  const extra = runFacts(result);
   const facts: RunFacts = {
-    target: typeof record.target === "string" ? record.target : undefined,
+    target: typeof result.target === "string" ? result.target : undefined,
     options,
-    version: typeof run.version === "string" ? run.version : undefined,
-    deno: typeof run.deno === "string" ? run.deno : undefined,
+    version: result.run?.version,
+    deno: result.run?.deno,
     cpuShare: extra.cpuShare,
     cores: extra.cores,
     rateAskedPerSec: extra.rate?.askedPerSec,
     rateAchievedPerSec: extra.rate?.achievedPerSec,
     interrupted: extra.interrupted,
   };
-  const blocksOf = (encoded: unknown, seed: number): HistogramBlocks => {
-    if (typeof encoded !== "string") {
-      throw new UsageError(`Cannot use JSON file "${path}": it has no histogram`);
-    }
-    try {
-      return randomBlocks(decodeHistogram(encoded), seed);
-    } catch (error) {
-      throw new UsageError(
-        `Cannot use JSON file "${path}": its histogram cannot be decoded (${
-          (error as Error).message
-        })`,
-      );
-    }
-  };
   const seed = hashText(path);
   if (kind === "throughput") {
     const rates: Record<string, ValueBlocks> = {};
-    const intervals = Array.isArray(record.intervals) ? record.intervals.filter(isRecord) : [];
+    const intervals = Array.isArray(result.intervals) ? result.intervals.filter(isRecord) : [];
     for (const direction of ["up", "down"] as const) {
       const values = intervals
         .filter((i) => !i.omitted && isRecord(i[direction]))
@@ -205,32 +173,42 @@ function fromSummary(record: Record<string, unknown>, path: string, label: strin
     }
     return { label, path, kind, distributions: {}, rates, facts };
   }
-  if (kind === "responsiveness") {
-    const distributions: Record<string, HistogramBlocks> = {};
-    PHASES.forEach((phase, i) => {
-      const summary = record[phase];
-      if (!isRecord(summary) || !isRecord(summary.probes)) return;
-      PROBES.forEach((probe, j) => {
-        const cell = (summary.probes as Record<string, unknown>)[probe];
-        if (!isRecord(cell) || typeof cell.histogram !== "string") return;
-        const blocks = blocksOf(cell.histogram, seed + 31 * i + j);
-        if (blocks.total > 0) distributions[`${phase} ${probe}`] = blocks;
-      });
-    });
-    if (Object.keys(distributions).length === 0) {
-      throw new UsageError(`Cannot use JSON file "${path}": it has no probe histogram`);
+  const distributions: Record<string, HistogramBlocks> = {};
+  const histograms = { ...responsivenessHistograms(result), ...(result.histograms ?? {}) };
+  Object.entries(histograms).forEach(([name, encoded], i) => {
+    let blocks: HistogramBlocks;
+    try {
+      blocks = randomBlocks(decodeHistogram(encoded), seed + 31 * i);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot use "${path}": its histogram "${name}" cannot be decoded (${
+          (error as Error).message
+        })`,
+      );
     }
-    return { label, path, kind, distributions, rates: {}, facts };
+    // "idle.self" in the model's names, "idle self" in compare's tables.
+    if (blocks.total > 0) distributions[name.replace(".", " ")] = blocks;
+  });
+  if (Object.keys(distributions).length === 0) {
+    throw new UsageError(`Cannot use "${path}": it has no histogram and no CSV was found`);
   }
-  const group = kind === "latency" ? "rtt" : "connect";
-  return {
-    label,
-    path,
-    kind: kind as CompareKind,
-    distributions: { [group]: blocksOf(record.histogram, seed) },
-    rates: {},
-    facts,
-  };
+  return { label, path, kind, distributions, rates: {}, facts };
+}
+
+/** A responsiveness summary's probe histograms, under the model's names ("loaded.self"). */
+function responsivenessHistograms(result: AnyRunResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (result.kind !== "responsiveness") return out;
+  for (const phase of ["idle", "loaded"]) {
+    const summary = result[phase];
+    if (!isRecord(summary) || !isRecord(summary.probes)) continue;
+    for (const [probe, cell] of Object.entries(summary.probes)) {
+      if (isRecord(cell) && typeof cell.histogram === "string") {
+        out[`${phase}.${probe}`] = cell.histogram;
+      }
+    }
+  }
+  return out;
 }
 
 function hashText(text: string): number {

@@ -10,8 +10,21 @@ import { CPU_SATURATION_SHARE } from "../summary_parts.ts";
 import { MIN_RATE_RATIO } from "../latency/schedule.ts";
 import type { CompareKind, CompareRun } from "./comparison.ts";
 
-/** Options that say where files went, not how the run was made, or are named on their own (target). */
-const IGNORED_OPTIONS = new Set(["csvPath", "jsonPath", "reportPath", "progress", "target"]);
+/**
+ * Options that say where files went, which node ran or when, not how the
+ * run was made; and the target, named on its own.
+ */
+const IGNORED_OPTIONS = new Set([
+  "csvPath",
+  "jsonPath",
+  "reportPath",
+  "hlogPath",
+  "progress",
+  "nodeId",
+  "startAtEpochMs",
+  "timePort",
+  "target",
+]);
 
 function show(value: unknown): string {
   return value === undefined ? "(not recorded)" : JSON.stringify(value);
