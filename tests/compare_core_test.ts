@@ -283,3 +283,34 @@ Deno.test("parseCompareFlags() reads percentiles, confidence and gates, and adds
     assert.throws(() => parseCompareFlags("a", "b", bad), UsageError, JSON.stringify(bad));
   }
 });
+
+Deno.test("compareRuns() names differing versions, a saturated client, a missed rate and a lone JSON", () => {
+  const run = (label: string, facts: CompareRun["facts"], order: "time" | "random" = "time") => {
+    const blocks = timedRun(2000, 100, label.length);
+    return { ...latencyRun(label, { ...blocks, order }), facts };
+  };
+  const c = compareRuns(
+    [run("a", { options: { size: 1024 }, version: "0.1.0", deno: "2.9.6" })],
+    [
+      run("bb", {
+        options: { size: 1024, csvPath: "elsewhere.csv" },
+        version: "0.2.0",
+        deno: "2.9.6",
+        cpuShare: 0.97,
+        cores: 2,
+        rateAskedPerSec: 10_000,
+        rateAchievedPerSec: 7_000,
+      }, "random"),
+    ],
+    SETTINGS,
+  );
+  const text = c.warnings.join("\n");
+  assert.match(
+    text,
+    /differ in netspeed version: "0\.1\.0" in a \(base\); "0\.2\.0" in bb \(new\)/,
+  );
+  assert.doesNotMatch(text, /Deno version|option size|csvPath/);
+  assert.match(text, /bb \(new\): the client used 97% of 2 cores/);
+  assert.match(text, /bb \(new\): the client sent 7,000\/s of the 10,000\/s asked/);
+  assert.match(text, /bb \(new\): a JSON histogram keeps no time order/);
+});
