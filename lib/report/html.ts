@@ -336,7 +336,7 @@ function differencesTable(comparisons: readonly RunComparison[], events: string)
   });
   return `<div class="differences">${
     blocks.join("")
-  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over time windows of each run (20 to 40 windows), so ${events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
+  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over consecutive time windows of each run, so ${events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
 }
 
 function throughputSection(runs: readonly ThroughputRun[], chart: ChartSlot): string {
