@@ -282,7 +282,16 @@ function conclusivenessNotes(
   const runsPerSide = Math.max(base.length, next.length);
   for (const r of open) {
     const factor = r.moreDataFactor!;
-    if (factor > 1e4) continue;
+    // The interval narrows as 1/√(data): this much more data would bring its half-width to the
+    // difference (a rough guide: the t multiplier shrinks too, with more runs).
+    if (factor > 100) {
+      notes.push(
+        `${rowName(r)}: the difference is far inside the noise (over 100 times more ${
+          r.method === "between runs" ? "runs" : "samples"
+        } would be needed to tell it apart)`,
+      );
+      continue;
+    }
     const more = r.method === "between runs"
       ? `about ${Math.ceil(factor * runsPerSide)} runs per side`
       : `about ${Math.ceil(factor * r.fewestSamples).toLocaleString("en-US")} samples per run`;
