@@ -185,6 +185,16 @@ Deno.test("netspeed compare of twenty same-configuration comparisons against one
     assert.ok(n <= 2, `${metric}: ${n} false verdicts of 20`);
   }
   assert.equal(calledOneRun, 0);
+
+  // Runs of 200 round trips: p99.9 rests on a fraction of a sample, and gets no verdict.
+  const short = [];
+  for (const name of ["short-a", "short-b"]) {
+    short.push(await latencyRun(dir.path, name, server.port, ["-c", "4", "-n", "50"]));
+  }
+  const thin = await runCli(["compare", short[0].csv, short[1].csv]);
+  assert.equal(thin.code, 0, thin.stderr);
+  assert.match(thin.stdout, /fewest samples in a run 200\b/);
+  assert.match(thin.stdout, /^p99\.9 .* - +not enough samples \(need about 10,000\)$/m);
 });
 
 Deno.test("netspeed compare exits 2 with one line for inputs of different kinds, a bad gate or percentile", async () => {
