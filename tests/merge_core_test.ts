@@ -99,6 +99,16 @@ Deno.test("aggregateIntervals() splits a straddling interval so that every byte 
   assert.equal(bins[1].byNode.b, 400 * 8);
 });
 
+Deno.test("mergeResults() says when one run is given twice", () => {
+  const a = node("a", [1, 2]);
+  const m = mergeResults([a, a], newRunInfo());
+  assert.deepEqual(m.merge.nodes.map((n) => n.id), ["a", "a#2"]);
+  assert.ok(
+    m.warnings.some((w) => /^Node a#2 holds the same run as node a/.test(w)),
+    m.warnings.join(),
+  );
+});
+
 Deno.test("uniqueIds() keeps ids apart", () => {
   assert.deepEqual(uniqueIds(["a", "b", "a", "a"]), ["a", "b", "a#2", "a#3"]);
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { ROOT_DIR, RUN_FLAGS } from "./helpers.ts";
 
 /** A token bucket on the namespace's loopback, in tc's own words. */
@@ -62,19 +63,23 @@ export function whyNoNamespace(limit: TbfLimit): string | null {
   return failed;
 }
 
-/** `netspeed ARGS` inside the namespace. */
+/** `netspeed ARGS` inside the namespace, run from `cwd` (default: the repository). */
 export function inNamespace(
   ns: string,
   args: string[],
   stdout: "piped" | "null" = "piped",
+  { cwd = ROOT_DIR, env = {} }: { cwd?: string; env?: Record<string, string> } = {},
 ): Deno.Command {
   return new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), ...RUN_FLAGS, "main.ts", ...args],
-    cwd: ROOT_DIR,
+    args: [
+      ...["netns", "exec", ns, Deno.execPath(), ...RUN_FLAGS],
+      ...["--config", join(ROOT_DIR, "deno.json"), join(ROOT_DIR, "main.ts"), ...args],
+    ],
+    cwd,
     stdout,
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   });
 }
 
@@ -121,4 +126,124 @@ export async function serveInNamespace(ns: string): Promise<NamespacedServer> {
     ports: { echo: ports.echo, discard: ports.discard, chargen: ports.chargen },
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** One host of a {@linkcode Fleet}: its namespace and its address on the bridge. */
+export interface FleetHost {
+  ns: string;
+  address: string;
+}
+
+/**
+ * A small network of namespaces: a server and N clients, each with one
+ * veth `eth0` plugged into a bridge that lives in a namespace of its own,
+ * so nothing is added to the machine's own namespace. Addresses are
+ * 10.77.0.0/24 and exist only inside these namespaces.
+ */
+export interface Fleet extends AsyncDisposable {
+  /** The namespace holding the bridge `br0` and the hosts' peer ends `p0` … `pN`. */
+  switchNs: string;
+  server: FleetHost;
+  clients: FleetHost[];
+}
+
+/** How {@linkcode makeFleet} builds the network. */
+export interface FleetPlan {
+  clients: number;
+  /**
+   * Clients (0-based) whose link is shaped with this token bucket both
+   * ways: on their `eth0` (to the server) and on their bridge port (from it).
+   */
+  shaped?: { clients: number[]; limit: TbfLimit };
+}
+
+/** Namespace name prefix of a fleet made by this process: unique per process and call. */
+let fleetCount = 0;
+
+/**
+ * Builds the fleet; returns why it could not (the namespaces made so far
+ * are removed then). Dispose of it to remove every namespace.
+ */
+export function makeFleet(plan: FleetPlan): Fleet | string {
+  const prefix = `nsf-${Deno.pid}-${fleetCount++}`;
+  const switchNs = `${prefix}-sw`;
+  const hosts = [
+    `${prefix}-srv`,
+    ...Array.from({ length: plan.clients }, (_, i) => `${prefix}-c${i}`),
+  ];
+  const made: string[] = [];
+  const removeAll = () => {
+    for (const ns of made.reverse()) deleteNamespace(ns);
+  };
+  const step = (cmd: string, args: string[]): string | null => {
+    const out = run(cmd, args);
+    return out.ok ? null : `${cmd} ${args.join(" ")}: ${out.stderr || "failed"}`;
+  };
+  const steps: [string, string[]][] = [];
+  const addNs = (ns: string) => {
+    const failed = step("ip", ["netns", "add", ns]);
+    if (!failed) made.push(ns);
+    return failed ?? step("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  };
+  let failed = addNs(switchNs);
+  if (failed) return (removeAll(), failed);
+  steps.push(
+    ["ip", ["-n", switchNs, "link", "add", "br0", "type", "bridge"]],
+    ["ip", ["-n", switchNs, "link", "set", "br0", "up"]],
+  );
+  hosts.forEach((ns, k) => {
+    steps.push(
+      ["ip", [
+        "-n",
+        switchNs,
+        "link",
+        "add",
+        `p${k}`,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        ns,
+      ]],
+      ["ip", ["-n", switchNs, "link", "set", `p${k}`, "master", "br0"]],
+      ["ip", ["-n", switchNs, "link", "set", `p${k}`, "up"]],
+      ["ip", ["-n", ns, "addr", "add", `10.77.0.${k + 1}/24`, "dev", "eth0"]],
+      ["ip", ["-n", ns, "link", "set", "eth0", "up"]],
+    );
+  });
+  for (const client of plan.shaped?.clients ?? []) {
+    const { rate, burst, latency } = plan.shaped!.limit;
+    const tbf = ["root", "tbf", "rate", rate, "burst", burst, "latency", latency];
+    steps.push(
+      ["ip", ["netns", "exec", hosts[client + 1], "tc", "qdisc", "add", "dev", "eth0", ...tbf]],
+      ["ip", ["netns", "exec", switchNs, "tc", "qdisc", "add", "dev", `p${client + 1}`, ...tbf]],
+    );
+  }
+  for (const ns of hosts) {
+    failed = addNs(ns);
+    if (failed) return (removeAll(), failed);
+  }
+  for (const [cmd, args] of steps) {
+    failed = step(cmd, args);
+    if (failed) return (removeAll(), failed);
+  }
+  const host = (k: number): FleetHost => ({ ns: hosts[k], address: `10.77.0.${k + 1}` });
+  return {
+    switchNs,
+    server: host(0),
+    clients: Array.from({ length: plan.clients }, (_, i) => host(i + 1)),
+    [Symbol.asyncDispose]: () => Promise.resolve(removeAll()),
+  };
+}
+
+/** Why this machine cannot build a {@linkcode Fleet} (not root, no bridge or tbf), or null. */
+export async function whyNoFleet(limit: TbfLimit): Promise<string | null> {
+  if (Deno.build.os !== "linux") return "network namespaces are Linux only";
+  if (Deno.uid() !== 0) return "not root";
+  const fleet = makeFleet({ clients: 1, shaped: { clients: [0], limit } });
+  if (typeof fleet === "string") return fleet;
+  await fleet[Symbol.asyncDispose]();
+  return null;
 }

@@ -7,21 +7,17 @@
  *
  * @module
  */
-import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
-import type { ErrorCounts } from "../error_counts.ts";
-import type { RunInfo } from "../run_info.ts";
+import type { Histogram, LatencyStats } from "../histogram.ts";
 import { formatCount, formatTable } from "../table.ts";
 import { formatHostPort } from "../units.ts";
-import {
-  ALL_STAT_COLUMNS,
-  cpuWarning,
-  INTERRUPTED_WARNING,
-  shareOfCores,
-  statCells,
-  thinPercentilesWarning,
-} from "../summary_parts.ts";
+import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
 import type { ConnectOptions } from "./options.ts";
-import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
+import type { RunResult } from "../results/run_result.ts";
+import {
+  type AttemptFields,
+  type AttemptTally,
+  summarizeAttempts,
+} from "../results/attempt_result.ts";
 
 /** Per-worker figures. */
 export interface ConnectWorkerSummary {
@@ -36,106 +32,61 @@ export interface ConnectWorkerSummary {
 
 /** The JSON summary of `netspeed connect` (see the README for each field). */
 export interface ConnectSummary
-  extends RunResult<"connect", Omit<ConnectOptions, "target"> & { target: string }> {
+  extends RunResult<"connect", Omit<ConnectOptions, "target"> & { target: string }>, AttemptFields {
   target: string;
   /** The address connected to: the target's name resolved once before the run. */
   address: string;
   /** "tcp": connect() until established; "tls": that plus the TLS handshake. */
   measures: "tcp" | "tls";
-  /** Attempts planned (null when bounded by time). */
-  planned: number | null;
+  /** Attempts made: established and failed. */
   attempts: number;
-  /** Connections established. */
-  done: number;
-  failed: number;
-  errors: ErrorCounts;
-  /** Seconds from the common start to the last worker's end. */
-  measuredSeconds: number;
   /** Connections established per second, each opened and closed before the next. */
   connectionsPerSec: number;
   /** Set-up times in µs, from the merged histogram. */
   connectTime: LatencyStats;
   workers: ConnectWorkerSummary[];
-  /** Process CPU time over the run, as a share of all cores. */
-  clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
-  /** HDR histogram of set-up times (ns), compressed base64: exact percentiles for reports. */
-  histogram: string;
-  /** CSV file and its data rows, when one was written. */
-  csv: { path: string; rows: number } | null;
 }
 
 /** What the command counted during the run. */
-export interface ConnectTally extends TallyTiming {
+export interface ConnectTally extends AttemptTally {
   options: ConnectOptions;
-  run: RunInfo;
   address: string;
-  planned: number | undefined;
-  interrupted: boolean;
-  measuredSeconds: number;
-  merged: Histogram;
   perWorker: { histogram: Histogram; failed: number; gaveUpAfterFailures: number | null }[];
-  errors: ErrorCounts;
-  cpu: { userSeconds: number; systemSeconds: number; cores: number };
-  csv: { path: string; rows: number } | null;
 }
 
 /** Builds the summary from the run's tallies. */
 export function summarizeConnect(t: ConnectTally): ConnectSummary {
-  const stats = latencyStats(t.merged);
-  const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
-  const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
-  const warnings = [
-    thinPercentilesWarning(stats, "connections"),
-    cpuWarning(cpuShare, t.cpu.cores, "set-up times include its own queueing"),
-  ].filter((w): w is string => w !== undefined);
-  t.perWorker.forEach((w, worker) => {
-    if (w.gaveUpAfterFailures !== null) {
-      warnings.push(
-        `Worker ${worker} gave up after ${w.gaveUpAfterFailures} failures in a row`,
-      );
-    }
-  });
-  if (t.interrupted) warnings.push(INTERRUPTED_WARNING);
+  const gaveUp = t.perWorker.flatMap((w, worker) =>
+    w.gaveUpAfterFailures === null
+      ? []
+      : [`Worker ${worker} gave up after ${w.gaveUpAfterFailures} failures in a row`]
+  );
   const { target, ...rest } = t.options;
-  const histogram = encodeHistogram(t.merged);
   const measures = t.options.tls ? "tls" : "tcp";
+  const base = summarizeAttempts(t, { ...rest, target: formatHostPort(target) }, {
+    kind: "connect",
+    mode: measures,
+    histogramName: "connect",
+    noun: "connections",
+    cpuConsequence: "set-up times include its own queueing",
+    warnings: gaveUp,
+  });
   return {
-    ...resultOfTally(t, {
-      kind: "connect",
-      mode: measures,
-      options: { ...rest, target: formatHostPort(target) },
-      measuredSeconds: t.measuredSeconds,
-      ok: stats.count,
-      errors: t.errors,
-      histograms: { connect: histogram },
-      warnings,
-    }),
+    ...base.result,
     target: formatHostPort(target),
     address: formatHostPort({ host: t.address, port: target.port }),
     measures,
-    planned: t.planned ?? null,
-    attempts: stats.count + failed,
-    done: stats.count,
-    failed,
-    errors: t.errors,
-    measuredSeconds: t.measuredSeconds,
-    connectionsPerSec: perSec(stats.count),
-    connectTime: stats,
-    workers: t.perWorker.map(({ histogram, failed, gaveUpAfterFailures }, worker) => {
-      const s = latencyStats(histogram);
-      return {
-        worker,
-        done: s.count,
-        failed,
-        connectionsPerSec: perSec(s.count),
-        connectTime: s,
-        gaveUpAfterFailures,
-      };
-    }),
-    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
-    histogram,
-    csv: t.csv,
+    attempts: base.result.done + base.result.failed,
+    connectionsPerSec: base.perSec(base.stats.count),
+    connectTime: base.stats,
+    workers: base.workers.map((w) => ({
+      worker: w.worker,
+      done: w.done,
+      failed: w.failed,
+      connectionsPerSec: base.perSec(w.done),
+      connectTime: w.stats,
+      gaveUpAfterFailures: t.perWorker[w.worker].gaveUpAfterFailures,
+    })),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { HLOG_MAX_VALUE_UNIT_RATIO, hlogTag } from "./format.ts";
 import { HlogRecording } from "./writer.ts";
+import { hostname } from "../run_info.ts";
 
 /** Where a run writes its HdrHistogram interval log and how often. */
 export interface HlogOptions {
@@ -59,5 +60,5 @@ export function printSavedHlog(log: HlogRecording | undefined, jsonPath?: string
  * be concatenated or merged and still be told apart.
  */
 export function runHlogTag(kind: string, nodeId?: string): string {
-  return hlogTag(nodeId ?? Deno.hostname(), kind);
+  return hlogTag(nodeId ?? hostname(), kind);
 }

@@ -6,20 +6,16 @@
  *
  * @module
  */
-import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
-import type { RunInfo } from "../run_info.ts";
-import { resultOfTally, type RunResult, type TallyTiming } from "../results/run_result.ts";
-import { formatCount, formatTable } from "../table.ts";
+import type { LatencyStats } from "../histogram.ts";
+import type { RunResult } from "../results/run_result.ts";
 import {
-  ALL_STAT_COLUMNS,
-  cpuWarning,
-  INTERRUPTED_WARNING,
-  shareOfCores,
-  statCells,
-  thinPercentilesWarning,
-} from "../summary_parts.ts";
+  type AttemptFields,
+  type AttemptTally,
+  summarizeAttempts,
+} from "../results/attempt_result.ts";
+import { formatCount, formatTable } from "../table.ts";
+import { ALL_STAT_COLUMNS, statCells } from "../summary_parts.ts";
 import { formatHostPort } from "../units.ts";
-import type { ErrorCounts } from "../error_counts.ts";
 import type { UdpSummary } from "../udp/reception.ts";
 import type { LatencyMode, LatencyOptions } from "./options.ts";
 import type { RateFigures } from "./schedule.ts";
@@ -38,28 +34,13 @@ export interface WorkerSummary {
  * the shared run result plus what only latency runs have.
  */
 export interface LatencySummary
-  extends RunResult<"latency", Omit<LatencyOptions, "target"> & { target: string }> {
+  extends RunResult<"latency", Omit<LatencyOptions, "target"> & { target: string }>, AttemptFields {
   target: string;
   mode: LatencyMode;
-  /** Round trips planned (null when bounded by time). */
-  planned: number | null;
-  /** Successful round trips. */
-  done: number;
-  /** Failed attempts (connects and round trips), by kind in `errors`. */
-  failed: number;
-  errors: ErrorCounts;
-  /** Seconds from the common start of measuring to the last worker's end. */
-  measuredSeconds: number;
   roundTripsPerSec: number;
   /** Full round-trip times, µs, from the merged histogram. */
   rtt: LatencyStats;
   workers: WorkerSummary[];
-  /** Process CPU time over the measured phase, as a share of all cores. */
-  clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
-  /** HDR histogram of all round trips (ns), compressed base64: exact percentiles for reports. */
-  histogram: string;
-  /** CSV file and its data rows, when one was written. */
-  csv: { path: string; rows: number } | null;
   /**
    * Open loop: the rate asked for beside the rate the client kept, and
    * answers per second of the whole measured time (the drain included).
@@ -79,17 +60,8 @@ export interface LatencySummary
 }
 
 /** What the command counted during the run. */
-export interface LatencyTally extends TallyTiming {
+export interface LatencyTally extends AttemptTally {
   options: LatencyOptions;
-  run: RunInfo;
-  planned: number | undefined;
-  interrupted: boolean;
-  measuredSeconds: number;
-  merged: Histogram;
-  perWorker: { histogram: Histogram; failed: number }[];
-  errors: ErrorCounts;
-  cpu: { userSeconds: number; systemSeconds: number; cores: number };
-  csv: { path: string; rows: number } | null;
 }
 
 /** Builds the summary of a closed-loop run from its tallies. */
@@ -115,51 +87,28 @@ export function summarizeRoundTrips(
   mode: LatencyMode,
   modeWarnings: string[],
 ): LatencySummary {
-  const rtt = latencyStats(t.merged);
-  const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
-  const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
-  const warnings = [
-    thinPercentilesWarning(rtt, "round trips"),
-    ...modeWarnings,
-    cpuWarning(cpuShare, t.cpu.cores, "latencies include its own queueing"),
-    t.interrupted ? INTERRUPTED_WARNING : undefined,
-  ].filter((w): w is string => w !== undefined);
   const { target, ...rest } = t.options;
-  const histogram = encodeHistogram(t.merged);
+  const base = summarizeAttempts(t, { ...rest, target: formatHostPort(target) }, {
+    kind: "latency",
+    mode,
+    histogramName: "rtt",
+    noun: "round trips",
+    cpuConsequence: "latencies include its own queueing",
+    warnings: modeWarnings,
+  });
   return {
-    ...resultOfTally(t, {
-      kind: "latency",
-      mode,
-      options: { ...rest, target: formatHostPort(target) },
-      measuredSeconds: t.measuredSeconds,
-      ok: rtt.count,
-      errors: t.errors,
-      histograms: { rtt: histogram },
-      warnings,
-    }),
+    ...base.result,
     target: formatHostPort(target),
     mode,
-    planned: t.planned ?? null,
-    done: rtt.count,
-    failed,
-    errors: t.errors,
-    measuredSeconds: t.measuredSeconds,
-    roundTripsPerSec: perSec(rtt.count),
-    rtt,
-    workers: t.perWorker.map(({ histogram, failed }, worker) => {
-      const stats = latencyStats(histogram);
-      return {
-        worker,
-        done: stats.count,
-        failed,
-        roundTripsPerSec: perSec(stats.count),
-        rtt: stats,
-      };
-    }),
-    clientCpu: { ...t.cpu, shareOfCores: cpuShare },
-    histogram,
-    csv: t.csv,
+    roundTripsPerSec: base.perSec(base.stats.count),
+    rtt: base.stats,
+    workers: base.workers.map((w) => ({
+      worker: w.worker,
+      done: w.done,
+      failed: w.failed,
+      roundTripsPerSec: base.perSec(w.done),
+      rtt: w.stats,
+    })),
   };
 }
 

@@ -163,6 +163,20 @@ export function mergeResults(inputs: readonly MergeInput[], run: RunInfo): Merge
   const failed = inputs.reduce((a, i) => a + i.result.counts.failed, 0);
 
   const nodes = inputs.map((input, n) => mergedNode(input, ids[n], originEpochMs));
+  // One run given twice, directly or inside an earlier merge, counts twice.
+  const seenRuns = new Map<string, string>();
+  nodes.forEach((node, n) => {
+    const inner = (inputs[n].result.merge as { nodes?: { runId?: unknown }[] } | undefined)?.nodes;
+    const runIds = [node.runId, ...(inner ?? []).map((m) => String(m.runId ?? ""))];
+    for (const runId of runIds.filter((id) => id !== "")) {
+      const first = seenRuns.get(runId);
+      if (first !== undefined && first !== node.id) {
+        warnings.push(
+          `Node ${node.id} holds the same run as node ${first} (run id ${runId}): its samples are counted twice`,
+        );
+      } else seenRuns.set(runId, node.id);
+    }
+  });
   warnings.push(...startWarnings(inputs, ids, nodes));
   warnings.push(...optionWarnings(inputs, ids));
   for (const node of nodes) {

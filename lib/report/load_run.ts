@@ -15,7 +15,7 @@ import {
   type ResponsivenessData,
   responsivenessJsonFacts,
 } from "./responsiveness_data.ts";
-import { ThroughputAggregator, type ThroughputData } from "./throughput_data.ts";
+import { snapToInterval, ThroughputAggregator, type ThroughputData } from "./throughput_data.ts";
 
 /** Rows skipped because they could not be read, with the first few reasons. */
 export interface MalformedRows {
@@ -177,6 +177,7 @@ function sinkFor(layout: CsvLayout, limits: RunLimits): RunSink {
 function nodeRow(row: CsvRow, nodeIndex: number, layout: CsvLayout): CsvRow {
   const i = layout.index;
   const apart = new Set([i.connection, i.stream].filter((c) => c !== undefined));
+  const bounds = new Set([i.interval_start_s, i.interval_end_s].filter((c) => c !== undefined));
   return {
     line: row.line,
     fieldCount: row.fieldCount,
@@ -184,6 +185,9 @@ function nodeRow(row: CsvRow, nodeIndex: number, layout: CsvLayout): CsvRow {
     number: (c) => {
       if (c === i.worker) return nodeIndex;
       const n = row.number(c);
+      if (bounds.has(c)) {
+        return snapToInterval(n, row.number(i.interval_end_s) - row.number(i.interval_start_s));
+      }
       return apart.has(c) && Number.isFinite(n) ? nodeIndex * NODE_ID_STRIDE + n : n;
     },
     text: (c) => (c === i.worker ? String(nodeIndex) : row.text(c)),
@@ -277,6 +281,7 @@ export async function loadRuns(
         {
           ...common,
           label: id,
+          node: id,
           rowsRead: 0,
           malformed: { count: 0, examples: [] },
           meta: { json: "absent" as const, jsonPath: meta.meta.jsonPath, warnings: [] },

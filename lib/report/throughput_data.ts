@@ -193,6 +193,18 @@ export class ThroughputAggregator {
   }
 }
 
+/**
+ * A time snapped to a tenth of an interval's length, so that the
+ * intervals of nodes started together (a few ms apart by `--start-at`)
+ * add up in the same interval of the aggregate. Shown times move by at
+ * most a twentieth of an interval; bytes are untouched.
+ */
+export function snapToInterval(seconds: number, lengthSeconds: number): number {
+  if (!Number.isFinite(seconds) || !(lengthSeconds > 0)) return seconds;
+  const step = lengthSeconds / 10;
+  return Math.round(seconds / step) * step;
+}
+
 /** Bits per second of `bytes` in `seconds`; 0 for an empty span. */
 function rate(bytes: number, seconds: number): number {
   return seconds > 0 ? bytes * 8 / seconds : 0;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { ThroughputData } from "./throughput_data.ts";
+import { snapToInterval, type ThroughputData } from "./throughput_data.ts";
 import { BASE_CONFIG, RUN_PALETTE, runColors, sig, WIDE } from "./specs.ts";
 
 /** One throughput run as the builders see it. */
@@ -183,15 +183,15 @@ export function throughputStreamsSpec(run: ThroughputChartRun): TopLevelSpec {
 /**
  * The nodes of a merge stacked: each node's throughput (both directions)
  * per interval, bars stacked on one wall-clock axis, so the height of a
- * stack is what the nodes got together. Interval starts are snapped to
- * a hundredth of the interval, so nodes started together (within ms by
+ * stack is what the nodes got together. Interval bounds are snapped to a
+ * tenth of the interval, so nodes started together (within ms by
  * `--start-at`) share their bars.
  */
 export function throughputByNodeSpec(runs: readonly ThroughputChartRun[]): TopLevelSpec {
   const labels = runs.map((r) => r.label);
   const lengths = runs.flatMap((r) => r.data.totals.map((t) => t.endS - t.startS));
   const step = lengths.length === 0 ? 1 : Math.max(1e-3, Math.min(...lengths.filter((l) => l > 0)));
-  const snap = (s: number) => sig(Math.round(s / step * 100) / 100 * step, 6);
+  const snap = (s: number) => sig(snapToInterval(s, step), 6);
   const byKey = new Map<string, { node: string; t0: number; t1: number; bytes: number }>();
   for (const r of runs) {
     for (const t of r.data.totals) {
@@ -203,10 +203,14 @@ export function throughputByNodeSpec(runs: readonly ThroughputChartRun[]): TopLe
       byKey.set(key, cell);
     }
   }
-  const values = [...byKey.values()].map((c) => ({
-    ...c,
-    bps: sig(c.t1 > c.t0 ? c.bytes * 8 / (c.t1 - c.t0) : 0),
-  }));
+  // Stacked here, in node order: a bar spanning [t0, t1] needs its own y0/y1.
+  const base = new Map<number, number>();
+  const values = [...byKey.values()].map((c) => {
+    const bps = c.t1 > c.t0 ? c.bytes * 8 / (c.t1 - c.t0) : 0;
+    const y0 = base.get(c.t0) ?? 0;
+    base.set(c.t0, y0 + bps);
+    return { ...c, bps: sig(bps), y0: sig(y0), y1: sig(y0 + bps) };
+  });
   return {
     title: {
       text: "Throughput stacked by node",
@@ -217,17 +221,12 @@ export function throughputByNodeSpec(runs: readonly ThroughputChartRun[]): TopLe
     height: 240,
     config: BASE_CONFIG,
     data: { values },
-    mark: { type: "bar", stroke: "white", strokeWidth: 0.5 },
+    mark: { type: "rect", stroke: "white", strokeWidth: 0.5 },
     encoding: {
       x: { field: "t0", type: "quantitative", title: "Time since the merged start (s)" },
       x2: { field: "t1" },
-      y: {
-        field: "bps",
-        type: "quantitative",
-        stack: "zero",
-        title: "Throughput (bit/s)",
-        axis: { format: "~s" },
-      },
+      y: { field: "y1", type: "quantitative", title: "Throughput (bit/s)", axis: { format: "~s" } },
+      y2: { field: "y0" },
       color: { field: "node", type: "nominal", title: "Node", scale: runColors(labels) },
       tooltip: [
         { field: "node", type: "nominal", title: "Node" },
