@@ -200,7 +200,7 @@ Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p5
 Deno.test("netspeed compare of twenty same-configuration comparisons against one serve gives at most two false verdicts per percentile", async () => {
   await using dir = await tempDir();
   await using server = await startServe();
-  const runs = 16;
+  const runs = 20;
   for (let i = 0; i < runs; i++) {
     await latencyRun(dir.path, `run${String(i).padStart(2, "0")}`, server.port, [
       "-w",
