@@ -174,12 +174,17 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
+/** A cell nobody notifies: `Atomics.wait` on it is a precise sleep. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * An echo server netspeed did not write, optionally holding each chunk
  * `delayMs`. Timers fire whole milliseconds late (a 5.5 ms timer takes
- * about 6.1), so `exact` waits on a timer to 3 ms before the deadline and
- * spins the rest: the hold is then `delayMs` to within a few µs, for one
- * connection at a time (a spin holds up the others).
+ * about 6.1), so `exact` sleeps in `Atomics.wait` instead (a futex with
+ * a high-resolution timeout: about 0.1 ms late, steadily, even on a loaded
+ * machine, and without spinning a core). It blocks the thread while it
+ * holds a message: one connection at a time, in a process of its own
+ * (tests/delay_echo_server.ts).
  */
 export async function nodeEchoServer(
   delayMs = 0,
@@ -195,11 +200,8 @@ export async function nodeEchoServer(
       } else if (!exact) {
         setTimeout(() => socket.writable && socket.write(chunk), delayMs);
       } else {
-        const deadline = performance.now() + delayMs;
-        setTimeout(() => {
-          while (performance.now() < deadline) { /* spin the last 3 ms */ }
-          if (socket.writable) socket.write(chunk);
-        }, Math.max(0, delayMs - 3));
+        Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
+        if (socket.writable) socket.write(chunk);
       }
     });
     socket.on("error", () => {});
