@@ -209,12 +209,21 @@ export function blocksQuantile(blocks: HistogramBlocks, q: number): number {
   return pooledQuantile([blocks], q);
 }
 
+/**
+ * The nearest rank of quantile `q` among `n` values, 1-based. The epsilon
+ * keeps float noise from moving it: 99.9 / 100 is 0.9990000000000001, and
+ * 0.9990000000000001 × 20,000 would otherwise round up to rank 19,981.
+ */
+export function nearestRank(q: number, n: number): number {
+  return Math.min(n, Math.max(1, Math.ceil(q * n - 1e-9)));
+}
+
 /** Quantile `q` (0…1) of several runs' samples pooled, by nearest rank, µs; NaN when empty. */
 export function pooledQuantile(runs: readonly HistogramBlocks[], q: number): number {
   const used = runs.filter((r) => r.total > 0);
   const total = used.reduce((a, r) => a + r.total, 0);
   if (total === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(q * total));
+  const rank = nearestRank(q, total);
   const first = Math.min(...used.map((r) => r.first));
   const end = Math.max(...used.map((r) => r.first + r.cumulative[0].length));
   const atOrBelow = (index: number) => {
@@ -253,7 +262,7 @@ export function resampledQuantiles(
   let total = 0;
   for (let k = 0; k < c.length; k++) total += multiplicity[k] * c[k][last];
   for (let j = 0; j < qs.length; j++) {
-    const rank = Math.max(1, Math.ceil(qs[j] * total));
+    const rank = nearestRank(qs[j], total);
     let lo = 0;
     let hi = last;
     while (lo < hi) {

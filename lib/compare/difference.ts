@@ -22,6 +22,7 @@
  */
 import {
   type HistogramBlocks,
+  nearestRank,
   resampledMean,
   resampledQuantiles,
   type ValueBlocks,
@@ -157,7 +158,7 @@ function variance(values: ArrayLike<number>): number {
 
 /** Nearest-rank quantile of sorted values. */
 function sortedQuantile(sorted: Float64Array, q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  const i = nearestRank(q, sorted.length) - 1;
   return sorted[i];
 }
 
