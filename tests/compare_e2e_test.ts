@@ -127,7 +127,7 @@ Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p5
     base = [];
     next = [];
     // Interleaved, so both sides see the same machine; one connection, as the exact delay spins.
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 5; i++) {
       base.push(await latencyRun(dir.path, `base${i}`, fast.port, ["-n", "250"], runCliNiced));
       next.push(await latencyRun(dir.path, `new${i}`, slow.port, ["-n", "250"], runCliNiced));
     }
