@@ -183,10 +183,21 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-/** An echo server netspeed did not write, optionally holding each chunk `delayMs`. */
+/** A cell nobody notifies: `Atomics.wait` on it is a precise sleep. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * An echo server netspeed did not write, optionally holding each chunk
+ * `delayMs`. Timers fire whole milliseconds late (a 5.5 ms timer takes
+ * about 6.1), so `exact` sleeps in `Atomics.wait` instead (a futex with
+ * a high-resolution timeout: about 0.1 ms late, steadily, even on a loaded
+ * machine, and without spinning a core). It blocks the thread while it
+ * holds a message: one connection at a time, in a process of its own
+ * (tests/delay_echo_server.ts).
+ */
 export async function nodeEchoServer(
   delayMs = 0,
-  options: { corruptFromChunk?: number; host?: string } = {},
+  options: { corruptFromChunk?: number; host?: string; exact?: boolean } = {},
 ): Promise<AsyncDisposable & { port: number }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -198,8 +209,14 @@ export async function nodeEchoServer(
       if (options.corruptFromChunk !== undefined && ++chunks >= options.corruptFromChunk) {
         chunk[0] ^= 0xff;
       }
-      if (delayMs === 0) socket.write(chunk);
-      else setTimeout(() => socket.writable && socket.write(chunk), delayMs);
+      if (delayMs === 0) {
+        socket.write(chunk);
+      } else if (!options.exact) {
+        setTimeout(() => socket.writable && socket.write(chunk), delayMs);
+      } else {
+        Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
+        if (socket.writable) socket.write(chunk);
+      }
     });
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));

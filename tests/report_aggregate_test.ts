@@ -1,7 +1,7 @@
 /**
  * The report's aggregation against known data: log histograms, per-bin
- * percentiles, bounded uniform sampling, the percentile spectrum, the
- * confidence interval of a median difference, and throughput totals.
+ * percentiles, bounded uniform sampling, the percentile spectrum, and
+ * throughput totals. (Comparisons between runs: compare_core_test.ts.)
  */
 import assert from "node:assert/strict";
 import { createHistogram, recordUs } from "../lib/histogram.ts";
@@ -10,14 +10,7 @@ import type { CsvRow } from "../lib/report/csv_stream.ts";
 import { LogHistogram } from "../lib/report/log_histogram.ts";
 import { runLabels, runLimits } from "../lib/report/options.ts";
 import { Reservoir, seededRandom } from "../lib/report/reservoir.ts";
-import { compareRuns, medianVerdict } from "../lib/report/compare.ts";
-import { formatDuration } from "../lib/report/format.ts";
-import {
-  displayBins,
-  medianDifference,
-  medianEstimate,
-  percentileSpectrum,
-} from "../lib/report/stats.ts";
+import { displayBins, percentileSpectrum } from "../lib/report/stats.ts";
 import { ThroughputAggregator } from "../lib/report/throughput_data.ts";
 
 /** A CSV row from cells, as the reader would hand it over. */
@@ -156,58 +149,6 @@ Deno.test("percentileSpectrum() runs from p0 to the last percentile with a sampl
   assert.equal(last.valueUs, 1000);
   assert.equal(last.inverseTail, 1000);
   assert.ok(spectrum.every((p, i) => i === 0 || p.inverseTail > spectrum[i - 1].inverseTail));
-});
-
-/** An HDR histogram of `n` log-normal round trips around `medianUs`. */
-function lognormalRun(n: number, medianUs: number, seed: number) {
-  const random = seededRandom(seed);
-  const h = createHistogram();
-  for (let i = 0; i < n; i++) {
-    const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    recordUs(h, medianUs * Math.exp(0.3 * z));
-  }
-  return h;
-}
-
-Deno.test("medianDifference() says within noise for one distribution, and finds a 3% shift", () => {
-  const a = medianEstimate(lognormalRun(20_000, 100, 1))!;
-  const same = medianEstimate(lognormalRun(20_000, 100, 2))!;
-  const shifted = medianEstimate(lognormalRun(20_000, 103, 3))!;
-  const none = medianDifference(a, same);
-  assert.ok(none.withinNoise, JSON.stringify(none));
-  const real = medianDifference(a, shifted);
-  assert.ok(!real.withinNoise, JSON.stringify(real));
-  assert.ok(
-    real.lowUs < 3 && real.highUs > 3,
-    `the interval holds the true shift: ${JSON.stringify(real)}`,
-  );
-  // A median of 20 000 log-normal values (σ 0.3) is known to about ±0.4%: so is its interval.
-  assert.ok(real.highUs - real.lowUs < 2.5);
-  assert.equal(medianEstimate(lognormalRun(5, 100, 4)), null);
-});
-
-Deno.test("compareRuns() lines up the figures and medianVerdict() says it plainly", () => {
-  const build = (medianUs: number, seed: number) => {
-    const agg = new AttemptsAggregator(LATENCY_COLUMNS);
-    const random = seededRandom(seed);
-    for (let i = 0; i < 20_000; i++) {
-      const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-      agg.add(row([0, 0, i * 50, (medianUs * Math.exp(0.3 * z)).toFixed(3), ""]));
-    }
-    return agg.finish();
-  };
-  const before = { label: "before", data: build(100, 1) };
-  const noise = compareRuns(before, { label: "again", data: build(100, 2) });
-  assert.deepEqual(noise.rows.map((r) => r.metric), ["p50", "p90", "p99", "p99.9", "mean", "rate"]);
-  assert.match(medianVerdict(noise, formatDuration), /within noise/);
-  const slower = compareRuns(before, { label: "after", data: build(110, 3) });
-  const p50 = slower.rows[0];
-  assert.ok(Math.abs(p50.difference - 10) < 1.5, JSON.stringify(p50));
-  assert.ok(Math.abs(p50.changePercent! - 10) < 1.5);
-  assert.match(
-    medianVerdict(slower, formatDuration),
-    /^after's median is .* higher than before's .*beyond noise/,
-  );
 });
 
 Deno.test("ThroughputAggregator sums streams per interval and leaves --omit out of the totals", () => {

@@ -124,6 +124,8 @@ function compileWarnings(spec: unknown): string[] {
 }
 
 function deepFreeze<T>(value: T): T {
+  // Typed arrays (compare's blocks) cannot be frozen; no spec reads them.
+  if (ArrayBuffer.isView(value)) return value;
   if (value && typeof value === "object") {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);

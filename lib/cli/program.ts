@@ -19,6 +19,7 @@ import { registerReport } from "./report.ts";
 import { registerMerge } from "./merge.ts";
 import { registerResponsiveness } from "./responsiveness.ts";
 import { registerAgent } from "./agent.ts";
+import { registerCompare } from "./compare.ts";
 
 /** A parsed command line, ready to run. */
 export interface Invocation {
@@ -43,6 +44,7 @@ const REGISTERS: Register[] = [
   registerReport,
   registerMerge,
   registerAgent,
+  registerCompare,
 ];
 
 /** Builds the commander program (exposed for help-text tests). */

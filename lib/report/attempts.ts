@@ -14,14 +14,8 @@ import { createHistogram, type Histogram, type LatencyStats, latencyStats } from
 import type { CsvRow } from "./csv_stream.ts";
 import { bucketIndex, LogHistogram } from "./log_histogram.ts";
 import { Reservoir } from "./reservoir.ts";
-import {
-  displayBins,
-  type HistogramBin,
-  type MedianEstimate,
-  medianEstimate,
-  percentileSpectrum,
-  type SpectrumPoint,
-} from "./stats.ts";
+import { displayBins, type HistogramBin, percentileSpectrum, type SpectrumPoint } from "./stats.ts";
+import { type HistogramBlocks, TimeBlocks } from "../compare/blocks.ts";
 
 /** Column indexes of an attempts CSV; `connection` is absent in connect.csv. */
 export interface AttemptColumns {
@@ -121,7 +115,8 @@ export interface AttemptsData {
   ratePerSec: number;
   /** Exact (HDR, 0.1%) figures, µs. */
   stats: LatencyStats;
-  median: MedianEstimate | null;
+  /** Successful values in time-window blocks, for `compare`'s block bootstrap. */
+  blocks: HistogramBlocks;
   spectrum: SpectrumPoint[];
   histogram: HistogramBin[];
   /** Width of the time bins, seconds. */
@@ -148,6 +143,7 @@ export class AttemptsAggregator {
   readonly #columns: AttemptColumns;
   readonly #limits: AttemptLimits;
   readonly #run: Histogram = createHistogram();
+  readonly #blocks = new TimeBlocks();
   /** Width of the stored time bins, ms: 1 ms at first, then 10 ms, 100 ms, 1 s, 2 s, 4 s … */
   #binMs = 1;
   #binHistograms: (LogHistogram | undefined)[] = [];
@@ -217,6 +213,7 @@ export class AttemptsAggregator {
     }
     // The HDR histogram keeps whole nanoseconds, as lib/histogram.ts records them.
     this.#run.recordValue(Math.max(1, Math.round(valueUs * 1000)));
+    this.#blocks.add(startUs, valueUs);
     const index = bucketIndex(valueUs);
     (this.#binHistograms[bin] ??= new LogHistogram()).add(valueUs, index);
     workerGroup.histogram.add(valueUs, index);
@@ -347,7 +344,7 @@ export class AttemptsAggregator {
       lastEndS,
       ratePerSec: spanSeconds > 0 ? successes / spanSeconds : 0,
       stats: latencyStats(this.#run),
-      median: medianEstimate(this.#run),
+      blocks: this.#blocks.finish(),
       spectrum: percentileSpectrum(this.#run),
       histogram: displayBins(all),
       binSeconds,

@@ -10,14 +10,14 @@
 import type { TopLevelSpec } from "vega-lite";
 import { formatBitsPerSec } from "../table.ts";
 import type { AttemptsRun, ReportRun, ResponsivenessRun, ThroughputRun } from "./load_run.ts";
-import { compareRuns, medianVerdict, type RunComparison } from "./compare.ts";
+import { comparisonsOf, type RunComparison } from "./compare.ts";
+import { formatInterval, formatSigned, formatValue, formatVerdict } from "../compare/format.ts";
 import {
   formatChange,
   formatDuration,
   formatInteger,
   formatPerSec,
   formatSeconds,
-  formatSignedDuration,
 } from "./format.ts";
 import {
   binWords,
@@ -125,11 +125,6 @@ export function buildReportBody(
 
 type ChartSlot = (id: string, spec: TopLevelSpec, renderer?: "svg" | "canvas") => string;
 
-/** Comparisons of every run of a kind with the first of that kind. */
-export function comparisonsOf(runs: readonly AttemptsRun[]): RunComparison[] {
-  return runs.slice(1).map((r) => compareRuns(runs[0], r));
-}
-
 function headline(run: ReportRun): string {
   const label = `<b>${escapeHtml(run.label)}</b>`;
   if (run.kind === "throughput") {
@@ -168,11 +163,23 @@ function errorList(errors: Record<string, number>): string {
 function glanceSection(runs: readonly ReportRun[]): string {
   const items = runs.map((r) => `<li>${headline(r)}</li>`);
   const verdicts: string[] = [];
-  for (const kind of ["latency", "connect"] as const) {
-    const same = runs.filter((r): r is AttemptsRun => r.kind === kind);
+  for (const kind of ["latency", "connect", "throughput", "responsiveness"] as const) {
+    const same = runs.filter((r) => r.kind === kind);
     for (const c of comparisonsOf(same)) {
-      const cls = c.median && !c.median.withinNoise ? "verdict real" : "verdict noise";
-      verdicts.push(`<li class="${cls}">${escapeHtml(medianVerdict(c, formatDuration))}.</li>`);
+      const rows = c.comparison.rows;
+      const called = rows.some((r) => r.verdict === "better" || r.verdict === "worse");
+      const words = rows.map((r) =>
+        `${r.kind === "latency" || r.kind === "connect" ? "" : `${r.group} `}${r.metric} ${
+          formatSigned(r.difference, r.unit)
+        } (${formatChange(r.changePercent)}${
+          r.low === null ? "" : `, interval ${formatInterval(r)}`
+        }): ${formatVerdict(r)}`
+      );
+      verdicts.push(
+        `<li class="verdict ${called ? "real" : "noise"}">${
+          escapeHtml(`${c.other} compared with ${c.base}: ${words.join("; ")}.`)
+        }</li>`,
+      );
     }
   }
   const warnings: string[] = [];
@@ -222,7 +229,7 @@ function attemptsSection(
   const chartRuns = runs.map((r) => ({ label: r.label, data: r.data }));
   const parts = [`<section id="${id}"><h2>${heading}</h2>`];
   const comparisons = comparisonsOf(runs);
-  if (comparisons.length > 0) parts.push(differencesTable(comparisons, measure));
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, measure.events));
   parts.push(summaryTable(runs, measure));
   parts.push(
     `<div class="grid2">${chart(`${id}-histogram`, histogramSpec(chartRuns, measure))}${
@@ -294,36 +301,48 @@ function summaryTable(runs: readonly AttemptsRun[], measure: Measure): string {
   } in the CSV (0.1% resolution); * marks a percentile with fewer than 10 samples above it. Rate: successes over the span from the first start to the last end in the CSV.</p>`;
 }
 
-function differencesTable(comparisons: readonly RunComparison[], measure: Measure): string {
+function differencesTable(comparisons: readonly RunComparison[], events: string): string {
   const blocks = comparisons.map((c) => {
-    const rows = c.rows.map((row) => {
-      const fmt = row.unit === "us" ? formatDuration : formatPerSec;
-      const diff = row.unit === "us"
-        ? formatSignedDuration(row.difference)
-        : (row.difference > 0 ? "+" : row.difference < 0 ? "−" : "±") +
-          formatPerSec(Math.abs(row.difference));
-      return [
-        row.metric + (row.untrusted ? "*" : ""),
-        fmt(row.base),
-        fmt(row.other),
-        diff,
-        formatChange(row.changePercent),
-      ];
-    });
-    const real = c.median && !c.median.withinNoise;
+    const rows = c.comparison.rows.map((r) => [
+      escapeHtml(
+        r.kind === "latency" || r.kind === "connect" ? r.metric : `${r.group} ${r.metric}`,
+      ),
+      formatValue(r.base, r.unit),
+      formatValue(r.new, r.unit),
+      formatSigned(r.difference, r.unit),
+      formatChange(r.changePercent),
+      formatInterval(r),
+      escapeHtml(formatVerdict(r)),
+    ]);
+    const notes = [...c.comparison.notes, ...c.comparison.warnings];
     return `<h3>${escapeHtml(c.other)} compared with ${escapeHtml(c.base)}</h3>${
-      table(["", escapeHtml(c.base), escapeHtml(c.other), "Difference", "Change"], rows)
-    }<p class="verdict ${real ? "real" : "noise"}">${
-      escapeHtml(medianVerdict(c, formatDuration))
-    }.</p>`;
+      table(
+        [
+          "",
+          escapeHtml(c.base),
+          escapeHtml(c.other),
+          "Difference",
+          "Change",
+          `${+(c.comparison.confidence * 100).toFixed(2)}% interval`,
+          "Verdict",
+        ],
+        rows,
+      )
+    }${
+      notes.length > 0
+        ? `<ul class="verdicts">${notes.map((n) => `<li>${escapeHtml(n)}.</li>`).join("")}</ul>`
+        : ""
+    }`;
   });
   return `<div class="differences">${
     blocks.join("")
-  }<p class="note">The 95% interval of the difference of medians comes from order statistics (McKean–Schrader standard errors, combined as Bonett and Price do) widened by the histogram's 0.1% resolution. It treats ${measure.events} as independent; consecutive ones are not quite, so a narrow interval is a lower bound on the uncertainty. Only the median gets an interval: the other rows are the figures side by side.</p></div>`;
+  }<p class="note">Intervals as <code>netspeed compare</code> makes them: a block bootstrap over consecutive time windows of each run, so ${events} that are correlated in time widen the interval instead of narrowing it. One run per side shows the noise within the runs only, not how much runs of one configuration differ from each other: a difference beyond it is marked "need more runs", never better or worse. Compare several runs per side with <code>netspeed compare</code> for a verdict.</p></div>`;
 }
 
 function throughputSection(runs: readonly ThroughputRun[], chart: ChartSlot): string {
   const parts = [`<section id="throughput"><h2>Throughput</h2>`];
+  const comparisons = comparisonsOf(runs);
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, "intervals"));
   const head = [
     "Run",
     "Direction",
@@ -400,6 +419,8 @@ function responsivenessHeadline(run: ResponsivenessRun): string {
 
 function responsivenessSection(runs: readonly ResponsivenessRun[], chart: ChartSlot): string {
   const parts = [`<section id="responsiveness"><h2>Responsiveness</h2>`];
+  const comparisons = comparisonsOf(runs);
+  if (comparisons.length > 0) parts.push(differencesTable(comparisons, "probes"));
   const roundTrip = (r: RpmResult | null) =>
     r?.roundTripMs == null ? "-" : formatDuration(r.roundTripMs * 1000);
   const window = (r: RpmResult | null) => r ? `${r.fromS.toFixed(2)}–${r.toS.toFixed(2)} s` : "-";

@@ -43,6 +43,12 @@ export interface RunMeta {
   options?: Record<string, unknown>;
   /** Warnings the run itself printed. */
   warnings: string[];
+  /** The client's CPU use as a share of all cores (0…1), and the cores. */
+  cpuShare?: number;
+  cores?: number;
+  /** Open loop: the rate asked and the rate kept, per second. */
+  rate?: { askedPerSec: number; achievedPerSec: number };
+  interrupted?: boolean;
 }
 
 /** What every run carries, whatever its kind. */
@@ -408,10 +414,27 @@ async function readMeta(
       arch: text(run.arch),
       options,
       warnings: Array.isArray(record.warnings) ? record.warnings.map(String) : [],
+      ...runFacts(record),
     },
     notes,
     json: record,
   };
+}
+
+/** CPU use, rate kept and interruption, as a run's JSON summary records them. */
+export function runFacts(
+  record: Record<string, unknown>,
+): Pick<RunMeta, "cpuShare" | "cores" | "rate" | "interrupted"> {
+  const facts: Pick<RunMeta, "cpuShare" | "cores" | "rate" | "interrupted"> = {};
+  const cpu = isRecord(record.clientCpu) ? record.clientCpu : undefined;
+  if (cpu && typeof cpu.shareOfCores === "number") facts.cpuShare = cpu.shareOfCores;
+  if (cpu && typeof cpu.cores === "number") facts.cores = cpu.cores;
+  const rate = isRecord(record.rate) ? record.rate : undefined;
+  if (rate && typeof rate.askedPerSec === "number" && typeof rate.achievedPerSec === "number") {
+    facts.rate = { askedPerSec: rate.askedPerSec, achievedPerSec: rate.achievedPerSec };
+  }
+  if (typeof record.interrupted === "boolean") facts.interrupted = record.interrupted;
+  return facts;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

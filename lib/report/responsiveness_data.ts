@@ -27,6 +27,7 @@ import { PROBE_KINDS } from "../responsiveness/summary.ts";
 import type { CsvRow } from "./csv_stream.ts";
 import { bucketIndex, LogHistogram } from "./log_histogram.ts";
 import { Reservoir } from "./reservoir.ts";
+import { type HistogramBlocks, TimeBlocks } from "../compare/blocks.ts";
 
 export { PROBE_KINDS };
 
@@ -75,6 +76,8 @@ export interface ProbeCell {
   failed: number;
   /** Failures by kind. */
   errors: Record<string, number>;
+  /** Successful times in time-window blocks, for `compare`'s block bootstrap. */
+  blocks: HistogramBlocks;
 }
 
 /** The median of one probe kind over one time bin. */
@@ -192,6 +195,7 @@ export interface ResponsivenessData {
 interface Cell {
   hdr: Histogram;
   log: LogHistogram;
+  blocks: TimeBlocks;
   failed: number;
   errors: Record<string, number>;
 }
@@ -209,6 +213,7 @@ export class ResponsivenessAggregator {
     PROBE_KINDS.map(() => ({
       hdr: createHistogram(),
       log: new LogHistogram(),
+      blocks: new TimeBlocks(),
       failed: 0,
       errors: {},
     }))
@@ -285,6 +290,7 @@ export class ResponsivenessAggregator {
     cell.hdr.recordValue(Math.max(1, Math.round(rttUs * 1000)));
     const index = bucketIndex(rttUs);
     cell.log.add(rttUs, index);
+    cell.blocks.add(startUs, rttUs);
     // The bin first: finding it may widen the bins, replacing their arrays.
     const bin = this.#binOf(startUs);
     (this.#bins[kind][bin] ??= new LogHistogram()).add(rttUs, index);
@@ -385,6 +391,7 @@ export class ResponsivenessAggregator {
       p75Us: quantileUs(cell.hdr, 75),
       failed: cell.failed,
       errors: { ...cell.errors },
+      blocks: cell.blocks.finish(),
     }));
 
     const sample: ProbePoint[] = [];

@@ -1,7 +1,7 @@
 /**
- * The figures a report derives from histograms: the percentile spectrum,
- * display bins on a log axis, a confidence interval for the median, and
- * the differences between two runs. Pure functions.
+ * The figures a report derives from histograms: the percentile spectrum
+ * and display bins on a log axis. Pure functions. (Differences between
+ * runs, with their intervals, come from lib/compare/, as `compare` makes them.)
  *
  * @module
  */
@@ -98,63 +98,4 @@ export function displayBins(histogram: LogHistogram): HistogramBin[] {
     });
   }
   return bins;
-}
-
-/** z for a two-sided 95% interval. */
-const Z95 = 1.959964;
-
-/** HDR histograms keep 3 significant digits: values are known to 0.1%. */
-export const HDR_RELATIVE_RESOLUTION = 0.001;
-
-/** The median with the standard error of its estimate. */
-export interface MedianEstimate {
-  medianUs: number;
-  /** Standard error, µs (order-statistic estimate). */
-  standardErrorUs: number;
-  count: number;
-}
-
-/**
- * The median of an HDR histogram (ns) and its standard error, estimated
- * from order statistics without assuming a distribution (McKean and
- * Schrader, 1984): the distribution-free 95% interval of the median runs
- * from the c-th to the (n − c + 1)-th smallest value, c = (n + 1)/2 −
- * 1.96·√n/2, and its half-width over 1.96 is the standard error. Null
- * with fewer than 6 values, where the interval is not defined.
- */
-export function medianEstimate(histogram: Histogram): MedianEstimate | null {
-  const n = histogram.totalCount;
-  if (n < 6) return null;
-  const c = Math.max(1, Math.round((n + 1) / 2 - Z95 * Math.sqrt(n) / 2));
-  const at = (rank: number) =>
-    Math.min(histogram.maxValue, histogram.getValueAtPercentile(100 * rank / n)) / 1000;
-  const lowUs = at(c);
-  const highUs = at(n - c + 1);
-  const medianUs = Math.min(histogram.maxValue, histogram.getValueAtPercentile(50)) / 1000;
-  return { medianUs, standardErrorUs: (highUs - lowUs) / (2 * Z95), count: n };
-}
-
-/** A 95% confidence interval for the difference of two medians (b − a). */
-export interface MedianDifference {
-  differenceUs: number;
-  lowUs: number;
-  highUs: number;
-  /** True when the interval includes zero: the runs do not differ beyond noise. */
-  withinNoise: boolean;
-}
-
-/**
- * The difference of two medians with a 95% interval (Bonett and Price,
- * 2002: the standard errors of independent medians add in quadrature),
- * widened by the HDR resolution of each median. It assumes round trips are
- * independent; consecutive ones are not quite, so a narrow interval is a
- * lower bound on the uncertainty.
- */
-export function medianDifference(a: MedianEstimate, b: MedianEstimate): MedianDifference {
-  const differenceUs = b.medianUs - a.medianUs;
-  const halfWidth = Z95 * Math.hypot(a.standardErrorUs, b.standardErrorUs) +
-    HDR_RELATIVE_RESOLUTION * Math.hypot(a.medianUs, b.medianUs);
-  const lowUs = differenceUs - halfWidth;
-  const highUs = differenceUs + halfWidth;
-  return { differenceUs, lowUs, highUs, withinNoise: lowUs <= 0 && highUs >= 0 };
 }
