@@ -117,6 +117,10 @@ export async function agent(options: AgentOptions): Promise<ExitCodeValue> {
   };
   const problem = (line: string) => console.error(`netspeed: ${line}`);
 
+  // Signals are caught before the line that tells a supervisor (or a test)
+  // the agent is up: stopping it from then on must close the hlogs cleanly.
+  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
+  const removeListeners = onInterrupt(resolve);
   console.log(
     `agent ${options.nodeId}: echo on ${formatHostPort({ host: options.host, port: echoPort })} ` +
       `(tcp, udp), metrics on http://${
@@ -131,8 +135,6 @@ export async function agent(options: AgentOptions): Promise<ExitCodeValue> {
     source = watchPeerDns(options.peers.name, options.peers.port, apply, problem);
   }
 
-  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
-  const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
   source.close();

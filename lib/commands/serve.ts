@@ -47,8 +47,18 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
       bufferBytes: options.bufferBytes,
     });
   }
-  // The main thread only waits for a signal: it can run the first thread's services.
-  const server = await startServer({ ...options, firstThreadHere: true });
+  // Signals are caught before anything listens: once a client can reach a
+  // thread (any of them), stopping the server must already print totals.
+  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
+  const removeListeners = onInterrupt(resolve);
+  let server;
+  try {
+    // The main thread only waits for a signal: it can run the first thread's services.
+    server = await startServer({ ...options, firstThreadHere: true });
+  } catch (error) {
+    removeListeners();
+    throw error;
+  }
   for (const bound of server.bound) {
     const transport = bound.service === "tls-echo" ? "tls" : "tcp";
     console.log(`${bound.service} listening on ${formatHostPort(bound)} (${transport})`);
@@ -62,14 +72,13 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
     try {
       time = TimeService.start(options.host, options.timePort);
     } catch (error) {
+      removeListeners();
       await server.stop();
       throw new RunError((error as Error).message);
     }
     console.log(`time listening on ${formatHostPort(time)} (tcp)`);
   }
 
-  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
-  const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
   const totals = await server.stop();

@@ -17,7 +17,16 @@ import {
 /** Runs the busy-polling echo until a signal arrives; resolves with the exit code. */
 export async function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitCodeValue> {
   assertFfiAllowed("--busy-poll");
-  const echo = BusyPollEcho.start(options);
+  // Signals are caught before anything listens, as in `serve`.
+  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
+  const removeListeners = onInterrupt(resolve);
+  let echo: BusyPollEcho;
+  try {
+    echo = BusyPollEcho.start(options);
+  } catch (error) {
+    removeListeners();
+    throw error;
+  }
   console.log(
     `echo listening on ${
       formatHostPort(echo)
@@ -25,8 +34,6 @@ export async function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitC
       options.threads === 1 ? "" : "s"
     } at once, each spinning on a full core)`,
   );
-  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
-  const removeListeners = onInterrupt(resolve);
   const signal = await stopped;
   removeListeners();
   await echo.close();
