@@ -120,15 +120,10 @@ export async function writeReport(
     version: NETSPEED_VERSION,
     runs,
   }, scripts);
-  const bytes = new TextEncoder().encode(html);
-  try {
-    await Deno.writeFile(outputPath, bytes);
-  } catch (error) {
-    throw new RunError(`Cannot write report "${outputPath}": ${(error as Error).message}`);
-  }
+  const bytes = await writePage(outputPath, html);
   return {
     outputPath,
-    bytes: bytes.length,
+    bytes,
     runs,
     skipped,
     rows: runs.reduce((a, r) => a + r.rowsRead, 0),
@@ -168,15 +163,10 @@ export async function writeMeshReport(
     inputs: [...inputs],
     data,
   }, scripts);
-  const bytes = new TextEncoder().encode(html);
-  try {
-    await Deno.writeFile(outputPath, bytes);
-  } catch (error) {
-    throw new RunError(`Cannot write report "${outputPath}": ${(error as Error).message}`);
-  }
+  const bytes = await writePage(outputPath, html);
   return {
     outputPath,
-    bytes: bytes.length,
+    bytes,
     pairs: new Set(data.pairs.map((p) => `${p.source} ${p.target}`)).size,
     hlogs: data.files.hlogs,
   };
@@ -205,4 +195,15 @@ async function resolvedPath(path: string): Promise<string> {
   } catch {
     return path;
   }
+}
+
+/** Writes a report page; resolves with its size in bytes, or throws one {@linkcode RunError}. */
+async function writePage(outputPath: string, html: string): Promise<number> {
+  const bytes = new TextEncoder().encode(html);
+  try {
+    await Deno.writeFile(outputPath, bytes);
+  } catch (error) {
+    throw new RunError(`Cannot write report "${outputPath}": ${(error as Error).message}`);
+  }
+  return bytes.length;
 }

@@ -640,23 +640,9 @@ export const BOOT = `(function () {
 /** The complete, self-contained report page. */
 export function renderReportHtml(model: ReportModel, scripts: readonly InlineScript[]): string {
   const body = buildReportBody(model.runs);
-  const libraries = scripts.map((s) =>
-    `<script data-library="${escapeHtml(s.name)}@${escapeHtml(s.version)}">\n${
-      inlineScriptCode(s.code)
-    }\n</script>`
-  ).join("\n");
   const drawnWith = scripts.map((s) => `${s.name} ${s.version}`).join(", ");
   const kinds = [...new Set(model.runs.map((r) => r.kind))].join(", ");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(model.title)}</title>
-<style>${STYLE}</style>
-${libraries}
-</head>
-<body>
+  return `${pageHead(model.title, scripts)}
 <header><h1>${escapeHtml(model.title)}</h1><p>${model.runs.length} run${
     model.runs.length === 1 ? "" : "s"
   } (${escapeHtml(kinds)}) · built ${escapeHtml(model.generatedAt)} by netspeed ${
@@ -672,4 +658,26 @@ ${body.html}
 </body>
 </html>
 `;
+}
+
+/**
+ * The start of a report page up to `<body>`: its title, the style sheet
+ * and the chart libraries inlined, so the page works offline.
+ */
+export function pageHead(title: string, scripts: readonly InlineScript[]): string {
+  const libraries = scripts.map((s) =>
+    `<script data-library="${escapeHtml(s.name)}@${escapeHtml(s.version)}">\n${
+      inlineScriptCode(s.code)
+    }\n</script>`
+  ).join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+${libraries}
+</head>
+<body>`;
 }

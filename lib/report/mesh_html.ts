@@ -12,9 +12,8 @@ import {
   type ChartEntry,
   escapeHtml,
   type InlineScript,
-  inlineScriptCode,
+  pageHead,
   scriptJson,
-  STYLE,
 } from "./html.ts";
 import type { MeshData, MeshPair } from "./mesh_data.ts";
 import { meshHeatmapSpec, meshPairSpec, meshSmallMultiplesSpec } from "./mesh_specs.ts";
@@ -56,11 +55,6 @@ export function renderMeshHtml(model: MeshReportModel, scripts: readonly InlineS
     charts.push({ id, spec, renderer: "svg" });
     return `<div class="chart" id="${id}"></div>`;
   };
-  const libraries = scripts.map((s) =>
-    `<script data-library="${escapeHtml(s.name)}@${escapeHtml(s.version)}">\n${
-      inlineScriptCode(s.code)
-    }\n</script>`
-  ).join("\n");
   const sources = new Set(data.pairs.map((p) => p.source));
   const worst = [...data.pairs].filter((p) => p.probe === "tcp" && p.p99Us !== null)
     .sort((a, b) => b.p99Us! - a.p99Us!)[0];
@@ -101,16 +95,7 @@ ${chart("mesh-multiples", meshSmallMultiplesSpec(data, probe))}</section>
     model.inputs.map(escapeHtml).join(", ")
   }: ${data.files.hlogs} interval logs, ${data.files.counts} counts files. A bin whose probes all failed shows as a red tick at the top of its pair chart.</p></section>`;
   const drawnWith = scripts.map((s) => `${s.name} ${s.version}`).join(", ");
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(model.title)}</title>
-<style>${STYLE}</style>
-${libraries}
-</head>
-<body>
+  return `${pageHead(model.title, scripts)}
 <header><h1>${escapeHtml(model.title)}</h1><p>mesh of netspeed agents · built ${
     escapeHtml(model.generatedAt)
   } by netspeed ${escapeHtml(model.version)} · drawn with ${
