@@ -183,17 +183,20 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-/** A cell nobody notifies: `Atomics.wait` on it is a precise sleep. */
+/** A cell nobody notifies: `Atomics.wait` on it is a sleep with a fine timeout. */
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+/** The last part of an `exact` hold, spun rather than slept: longer than a futex's late wake-up. */
+const EXACT_SPIN_MS = 1;
 
 /**
  * An echo server netspeed did not write, optionally holding each chunk
  * `delayMs`. Timers fire whole milliseconds late (a 5.5 ms timer takes
- * about 6.1), so `exact` sleeps in `Atomics.wait` instead (a futex with
- * a high-resolution timeout: about 0.1 ms late, steadily, even on a loaded
- * machine, and without spinning a core). It blocks the thread while it
- * holds a message: one connection at a time, in a process of its own
- * (tests/delay_echo_server.ts).
+ * about 6.1), so `exact` sleeps in `Atomics.wait` (a futex with a fine
+ * timeout) and spins only the last millisecond to the exact instant, since
+ * the futex too wakes late by an amount that varies. It blocks the thread
+ * while it holds a message: one connection at a time, in a process of its
+ * own (tests/delay_echo_server.ts).
  */
 export async function nodeEchoServer(
   delayMs = 0,
@@ -214,7 +217,12 @@ export async function nodeEchoServer(
       } else if (!options.exact) {
         setTimeout(() => socket.writable && socket.write(chunk), delayMs);
       } else {
-        Atomics.wait(SLEEP_CELL, 0, 0, delayMs);
+        // The futex wakes late by a varying amount (tens to hundreds of µs, more
+        // for longer waits), which would blur the known delay: sleep until
+        // shortly before the hold ends, then spin to the exact instant.
+        const untilMs = performance.now() + delayMs;
+        if (delayMs > EXACT_SPIN_MS) Atomics.wait(SLEEP_CELL, 0, 0, delayMs - EXACT_SPIN_MS);
+        while (performance.now() < untilMs) { /* the last stretch, exactly */ }
         if (socket.writable) socket.write(chunk);
       }
     });
