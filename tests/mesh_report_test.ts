@@ -6,19 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { ROOT_DIR, runCli, tempDir } from "./helpers.ts";
+import { hasChromium, openOffline } from "./browser.ts";
 import { writeMeshFixture } from "./mesh_fixtures.ts";
 import { loadMeshDir } from "../lib/report/mesh_data.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test("loadMeshDir() reads every pair's round trips and failures as written", async () => {
   await using dir = await tempDir();
@@ -66,72 +57,46 @@ Deno.test({
     const reportPath = join(dir.path, "mesh.html");
     const out = await runCli(["report", dir.path, "-o", reportPath]);
     assert.equal(out.code, 0, out.stderr);
-    const profile = await Deno.makeTempDir({ prefix: "netspeed-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-      viewport: { width: 1280, height: 900 },
-      offline: true,
-    });
-    try {
-      const requests: string[] = [];
-      await context.route("**/*", (route) => {
-        requests.push(route.request().url());
-        return route.request().url().startsWith("file://") ? route.continue() : route.abort();
-      });
-      const page = context.pages()[0] ?? await context.newPage();
-      const problems: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") {
-          problems.push(`${m.type()}: ${m.text()}`);
-        }
-      });
-      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-      await page.goto(`file://${reportPath}`, { timeout: 30_000 });
-      await page.waitForFunction(() => "netspeedReady" in globalThis, null, { timeout: 30_000 });
-      const marks = await page.evaluate(async () => {
-        // deno-lint-ignore no-explicit-any
-        const g = globalThis as any;
-        await g.netspeedReady;
-        // deno-lint-ignore no-explicit-any
-        const count = (node: any): number => {
-          if (!node) return 0;
-          let n = node.marktype && node.marktype !== "group" ? (node.items?.length ?? 0) : 0;
-          for (const item of node.items ?? []) n += count(item);
-          return n;
-        };
-        const result: Record<string, number> = {};
-        for (const id of Object.keys(g.netspeedViews)) {
-          result[id] = count(g.netspeedViews[id].scenegraph().root);
-        }
-        // The cells' colours follow the metric: p99 first, then loss.
-        const view = g.netspeedViews["mesh-heatmap"];
-        // deno-lint-ignore no-explicit-any
-        const values = (data: any[]) => data.map((d) => d.value).join(",");
-        const before = values(view.data("data_0") ?? []);
-        await view.signal("metric", "loss").runAsync();
-        const after = values(view.data("data_0") ?? []);
-        result.switched = before !== after && after !== "" ? 1 : 0;
-        await view.signal("metric", "p99").runAsync();
-        return result;
-      });
-      await Deno.mkdir(join(ROOT_DIR, "test-artifacts"), { recursive: true });
-      await page.screenshot({ path: join(ROOT_DIR, "test-artifacts", "mesh.png"), fullPage: true });
-      await page.locator("#heatmap").screenshot({
-        path: join(ROOT_DIR, "test-artifacts", "mesh-heatmap.png"),
-      });
-      assert.deepEqual(problems, []);
-      assert.deepEqual(requests, [`file://${reportPath}`]);
-      for (const id of ["mesh-heatmap", "mesh-pair", "mesh-multiples"]) {
-        assert.ok(marks[id] > 0, `${id} drew no marks: ${JSON.stringify(marks)}`);
+    await using browser = await openOffline(reportPath);
+    const { page, requests, problems } = browser;
+    const marks = await page.evaluate(async () => {
+      // deno-lint-ignore no-explicit-any
+      const g = globalThis as any;
+      await g.netspeedReady;
+      // deno-lint-ignore no-explicit-any
+      const count = (node: any): number => {
+        if (!node) return 0;
+        let n = node.marktype && node.marktype !== "group" ? (node.items?.length ?? 0) : 0;
+        for (const item of node.items ?? []) n += count(item);
+        return n;
+      };
+      const result: Record<string, number> = {};
+      for (const id of Object.keys(g.netspeedViews)) {
+        result[id] = count(g.netspeedViews[id].scenegraph().root);
       }
-      // 12 cells and their 12 labels.
-      assert.ok(marks["mesh-heatmap"] >= 24, JSON.stringify(marks));
-      assert.equal(marks.switched, 1, "the heat map did not change with the metric");
-    } finally {
-      await context.close();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
+      // The cells' colours follow the metric: p99 first, then loss.
+      const view = g.netspeedViews["mesh-heatmap"];
+      // deno-lint-ignore no-explicit-any
+      const values = (data: any[]) => data.map((d) => d.value).join(",");
+      const before = values(view.data("data_0") ?? []);
+      await view.signal("metric", "loss").runAsync();
+      const after = values(view.data("data_0") ?? []);
+      result.switched = before !== after && after !== "" ? 1 : 0;
+      await view.signal("metric", "p99").runAsync();
+      return result;
+    });
+    await Deno.mkdir(join(ROOT_DIR, "test-artifacts"), { recursive: true });
+    await page.screenshot({ path: join(ROOT_DIR, "test-artifacts", "mesh.png"), fullPage: true });
+    await page.locator("#heatmap").screenshot({
+      path: join(ROOT_DIR, "test-artifacts", "mesh-heatmap.png"),
+    });
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests, [`file://${reportPath}`]);
+    for (const id of ["mesh-heatmap", "mesh-pair", "mesh-multiples"]) {
+      assert.ok(marks[id] > 0, `${id} drew no marks: ${JSON.stringify(marks)}`);
     }
+    // 12 cells and their 12 labels.
+    assert.ok(marks["mesh-heatmap"] >= 24, JSON.stringify(marks));
+    assert.equal(marks.switched, 1, "the heat map did not change with the metric");
   },
 });

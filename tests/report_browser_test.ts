@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { writeReport } from "../lib/commands/report.ts";
 import { ROOT_DIR, tempDir } from "./helpers.ts";
+import { CHROMIUM, hasChromium, openOffline } from "./browser.ts";
 import {
   syntheticConnectCsv,
   syntheticLatencyCsv,
@@ -16,14 +16,6 @@ import {
   syntheticThroughputCsv,
 } from "./report_fixtures.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 if (!hasChromium) {
   console.warn(`SKIPPED the browser test: ${CHROMIUM} is missing (.ci/run installs it)`);
 }
@@ -84,102 +76,67 @@ Deno.test({
     const reportPath = join(dir.path, "report.html");
     await writeReport(files.map(([name]) => ({ csvPath: join(dir.path, name) })), reportPath);
 
-    const profile = await Deno.makeTempDir({ prefix: "netspeed-chromium-" });
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-      offline: true,
+    await using browser = await openOffline(reportPath);
+    const { page, requests, problems } = browser;
+    // The page's own code counts marks through each Vega view's scene graph.
+    const drawn: Drawn = await page.evaluate(async () => {
+      // deno-lint-ignore no-explicit-any
+      const g = globalThis as any;
+      await g.netspeedReady;
+      const ids: string[] = JSON.parse(g.document.getElementById("netspeed-charts").textContent)
+        .map((c: { id: string }) => c.id);
+      const marks: Record<string, number> = {};
+      const surfaces: Record<string, string> = {};
+      // deno-lint-ignore no-explicit-any
+      const count = (node: any): number => {
+        if (!node) return 0;
+        let n = node.marktype && node.marktype !== "group" ? (node.items?.length ?? 0) : 0;
+        for (const item of node.items ?? []) n += count(item);
+        return n;
+      };
+      for (const id of ids) {
+        const view = g.netspeedViews[id];
+        marks[id] = view ? count(view.scenegraph().root) : 0;
+        const element = g.document.getElementById(id);
+        // Vega draws into canvas.marks or svg.marks (the actions menu has an SVG icon too).
+        surfaces[id] = element.querySelector("canvas.marks")
+          ? "canvas"
+          : element.querySelector("svg.marks")
+          ? "svg"
+          : "none";
+      }
+      return { ids, marks, surfaces };
     });
-    try {
-      const requests: string[] = [];
-      await context.route("**/*", (route) => {
-        const url = route.request().url();
-        requests.push(url);
-        return url.startsWith("file://") ? route.continue() : route.abort();
-      });
-      const page = context.pages()[0] ?? await context.newPage();
-      const problems: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") {
-          problems.push(`${m.type()}: ${m.text()}`);
-        }
-      });
-      page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
 
-      await page.goto(`file://${reportPath}`, { timeout: 30_000 });
-      await page.waitForFunction(() => "netspeedReady" in globalThis, null, { timeout: 30_000 });
-      // The page's own code counts marks through each Vega view's scene graph.
-      const drawn: Drawn = await page.evaluate(async () => {
-        // deno-lint-ignore no-explicit-any
-        const g = globalThis as any;
-        await g.netspeedReady;
-        const ids: string[] = JSON.parse(g.document.getElementById("netspeed-charts").textContent)
-          .map((c: { id: string }) => c.id);
-        const marks: Record<string, number> = {};
-        const surfaces: Record<string, string> = {};
-        // deno-lint-ignore no-explicit-any
-        const count = (node: any): number => {
-          if (!node) return 0;
-          let n = node.marktype && node.marktype !== "group" ? (node.items?.length ?? 0) : 0;
-          for (const item of node.items ?? []) n += count(item);
-          return n;
-        };
-        for (const id of ids) {
-          const view = g.netspeedViews[id];
-          marks[id] = view ? count(view.scenegraph().root) : 0;
-          const element = g.document.getElementById(id);
-          // Vega draws into canvas.marks or svg.marks (the actions menu has an SVG icon too).
-          surfaces[id] = element.querySelector("canvas.marks")
-            ? "canvas"
-            : element.querySelector("svg.marks")
-            ? "svg"
-            : "none";
-        }
-        return { ids, marks, surfaces };
-      });
+    await Deno.mkdir(join(ROOT_DIR, "test-artifacts"), { recursive: true });
+    await page.screenshot({
+      path: join(ROOT_DIR, "test-artifacts", "report.png"),
+      fullPage: true,
+    });
+    await page.locator("#latency").screenshot({
+      path: join(ROOT_DIR, "test-artifacts", "report-latency.png"),
+    });
+    await page.locator("#responsiveness").screenshot({
+      path: join(ROOT_DIR, "test-artifacts", "report-responsiveness.png"),
+    });
 
-      await Deno.mkdir(join(ROOT_DIR, "test-artifacts"), { recursive: true });
-      await page.screenshot({
-        path: join(ROOT_DIR, "test-artifacts", "report.png"),
-        fullPage: true,
-      });
-      await page.locator("#latency").screenshot({
-        path: join(ROOT_DIR, "test-artifacts", "report-latency.png"),
-      });
-      await page.locator("#responsiveness").screenshot({
-        path: join(ROOT_DIR, "test-artifacts", "report-responsiveness.png"),
-      });
-
-      assert.deepEqual(problems, []);
-      assert.deepEqual(requests, [`file://${reportPath}`], "the page asked for nothing but itself");
-      assert.ok(drawn.ids.length >= 16, drawn.ids.join(", "));
-      for (const id of ["responsiveness-time-0", "responsiveness-distribution-0"]) {
-        assert.ok(drawn.ids.includes(id), `chart ${id} is on the page`);
-      }
-      for (const id of drawn.ids) {
-        assert.ok(drawn.marks[id] > 0, `chart ${id} drew no marks`);
-        assert.notEqual(drawn.surfaces[id], "none", `chart ${id} has no SVG or canvas`);
-      }
-      // The scatter draws its sample: thousands of points on a canvas.
-      assert.equal(drawn.surfaces["latency-time-0"], "canvas");
-      assert.ok(drawn.marks["latency-time-0"] > 5000);
-      // Every probe of the 11 s run is drawn (about 1 600), beside the load's shading and rules.
-      assert.ok(
-        drawn.marks["responsiveness-time-0"] > 1500,
-        `${drawn.marks["responsiveness-time-0"]}`,
-      );
-    } finally {
-      await context.close();
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    assert.deepEqual(problems, []);
+    assert.deepEqual(requests, [`file://${reportPath}`], "the page asked for nothing but itself");
+    assert.ok(drawn.ids.length >= 16, drawn.ids.join(", "));
+    for (const id of ["responsiveness-time-0", "responsiveness-distribution-0"]) {
+      assert.ok(drawn.ids.includes(id), `chart ${id} is on the page`);
     }
+    for (const id of drawn.ids) {
+      assert.ok(drawn.marks[id] > 0, `chart ${id} drew no marks`);
+      assert.notEqual(drawn.surfaces[id], "none", `chart ${id} has no SVG or canvas`);
+    }
+    // The scatter draws its sample: thousands of points on a canvas.
+    assert.equal(drawn.surfaces["latency-time-0"], "canvas");
+    assert.ok(drawn.marks["latency-time-0"] > 5000);
+    // Every probe of the 11 s run is drawn (about 1 600), beside the load's shading and rules.
+    assert.ok(
+      drawn.marks["responsiveness-time-0"] > 1500,
+      `${drawn.marks["responsiveness-time-0"]}`,
+    );
   },
 });
