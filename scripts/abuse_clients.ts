@@ -54,18 +54,43 @@ export async function plainEchoMs(port: number, timeoutMs = 10_000): Promise<num
   }
 }
 
-/** Time in ms for one datagram to come back from a UDP echo, or Infinity after `timeoutMs`. */
-export async function udpEchoMs(port: number, timeoutMs = 2000): Promise<number> {
+/** How a UDP echo answered: ms from the first probe to the first answer, and probes sent. */
+export interface UdpEchoAnswer {
+  /** Infinity when nothing came back within the time allowed. */
+  ms: number;
+  probes: number;
+}
+
+/**
+ * Sends an echo datagram every `everyMs` until one comes back or `timeoutMs`
+ * passes. UDP may drop any one datagram (a receive queue still full from a
+ * flood, a busy loopback backlog), so a single unanswered probe would say
+ * nothing about the server; the time counts from the first probe, so drops
+ * still show in it.
+ */
+export async function udpEchoMs(
+  port: number,
+  timeoutMs = 5000,
+  everyMs = 200,
+): Promise<UdpEchoAnswer> {
   const socket = Deno.listenDatagram({ hostname: HOST, port: 0, transport: "udp" });
-  const timer = setTimeout(() => socket.close(), timeoutMs);
+  const to: Deno.NetAddr = { transport: "udp", hostname: HOST, port };
+  let probes = 0;
+  const probe = () => {
+    probes++;
+    socket.send(new Uint8Array(32), to).catch(() => {});
+  };
   const started = performance.now();
+  const resend = setInterval(probe, everyMs);
+  const timer = setTimeout(() => socket.close(), timeoutMs);
   try {
-    await socket.send(new Uint8Array(32), { transport: "udp", hostname: HOST, port });
+    probe();
     await socket.receive();
-    return performance.now() - started;
+    return { ms: performance.now() - started, probes };
   } catch {
-    return Infinity;
+    return { ms: Infinity, probes };
   } finally {
+    clearInterval(resend);
     clearTimeout(timer);
     try {
       socket.close();

@@ -21,6 +21,7 @@ import {
   rssKiB,
   spawnServe,
   stalledTlsHandshakes,
+  type UdpEchoAnswer,
   udpEchoMs,
   udpFlood,
 } from "./abuse_clients.ts";
@@ -62,8 +63,8 @@ export interface AbuseResult {
   phases: PhaseResult[];
   /** Peak resident memory of the server process (VmHWM). */
   peakRssKiB: number;
-  /** The UDP echo answered after the flood, in ms. */
-  udpEchoMs: number;
+  /** The UDP echo after the flood: ms to the first answer and probes sent. */
+  udpEcho: UdpEchoAnswer;
   /** Exit code and time from SIGTERM to exit, with every connection still open. */
   stop: { code: number; ms: number; totalsPrinted: boolean };
   stdout: string;
@@ -144,7 +145,7 @@ export async function runAbuse(counts: AbuseCounts): Promise<AbuseResult> {
         Math.round(counts.datagrams / (floodMs / 1000))
       }/s (limit 20000/s)`,
     );
-    const udpMs = await udpEchoMs(server.port);
+    const udpEcho = await udpEchoMs(server.port);
 
     const peakRssKiB = (await rssKiB(pid)).peakKiB;
     const stopStarted = performance.now();
@@ -158,7 +159,7 @@ export async function runAbuse(counts: AbuseCounts): Promise<AbuseResult> {
     return {
       phases,
       peakRssKiB,
-      udpEchoMs: udpMs,
+      udpEcho,
       stop: { code: status.code, ms: stopMs, totalsPrinted: /^echo +[\d,]+ /m.test(stdout) },
       stdout,
     };
@@ -177,7 +178,11 @@ export function formatAbuse(result: AbuseResult): string {
       (p.rssKiB / 1024).toFixed(0)
     } MiB  ${p.detail}`
   );
-  lines.push(`UDP echo after the flood: ${result.udpEchoMs.toFixed(1)} ms`);
+  lines.push(
+    `UDP echo after the flood: ${result.udpEcho.ms.toFixed(1)} ms (${result.udpEcho.probes} probe${
+      result.udpEcho.probes === 1 ? "" : "s"
+    } sent)`,
+  );
   lines.push(`Peak RSS of the server: ${(result.peakRssKiB / 1024).toFixed(0)} MiB`);
   lines.push(
     `SIGTERM with every connection open: exit ${result.stop.code} after ${
