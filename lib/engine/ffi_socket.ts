@@ -88,9 +88,14 @@ const CONNECT_ERRNOS = new Set<number>([
 ]);
 
 function readErrno(): number {
-  const pointer = libc().__errno_location();
-  return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32();
+  // errno's address is fixed for the life of a thread: find it once per thread.
+  if (errnoView === undefined) {
+    const pointer = libc().__errno_location();
+    errnoView = pointer === null ? null : new Deno.UnsafePointerView(pointer);
+  }
+  return errnoView === null ? 0 : errnoView.getInt32();
 }
+let errnoView: Deno.UnsafePointerView | null | undefined;
 
 /**
  * Opens a TCP connection to an IP address literal, giving up after
