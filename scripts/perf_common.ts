@@ -95,6 +95,24 @@ export const NETSPEED = [
 ];
 
 /**
+ * Runs `netspeed ARGS --json FILE --no-progress` and resolves with the
+ * summary it wrote; throws with netspeed's own message when it failed.
+ */
+export async function netspeedSummary(
+  args: string[],
+  // deno-lint-ignore no-explicit-any
+): Promise<Record<string, any>> {
+  const json = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    const out = await run(Deno.execPath(), [...NETSPEED, ...args, "--json", json, "--no-progress"]);
+    if (out.code !== 0) throw new Error(`netspeed ${args[0]} failed: ${out.stderr}`);
+    return JSON.parse(await Deno.readTextFile(json));
+  } finally {
+    await Deno.remove(json);
+  }
+}
+
+/**
  * Builds `scripts/<name>.c` with the C compiler into `dir`; resolves with
  * the binary's path, or undefined when there is no C compiler.
  */

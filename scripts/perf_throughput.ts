@@ -23,6 +23,7 @@ import {
   have,
   median,
   NETSPEED,
+  netspeedSummary,
   run,
   waitForPort,
 } from "./perf_common.ts";
@@ -95,20 +96,13 @@ interface ConnectMeasure {
 }
 
 async function netspeedConnect(port: number): Promise<ConnectMeasure> {
-  const json = await Deno.makeTempFile({ suffix: ".json" });
-  try {
-    const out = await run(Deno.execPath(), [
-      ...NETSPEED,
-      "connect",
-      `127.0.0.1:${port}`,
-      ...["-n", String(connections), "--json", json, "--no-progress"],
-    ]);
-    if (out.code !== 0) throw new Error(`netspeed connect failed: ${out.stderr}`);
-    const summary = JSON.parse(await Deno.readTextFile(json));
-    return { perSec: summary.connectionsPerSec, p50Us: summary.connectTime.p50Us };
-  } finally {
-    await Deno.remove(json);
-  }
+  const summary = await netspeedSummary([
+    "connect",
+    `127.0.0.1:${port}`,
+    "-n",
+    String(connections),
+  ]);
+  return { perSec: summary.connectionsPerSec, p50Us: summary.connectTime.p50Us };
 }
 
 /** Builds scripts/connect_baseline.c into a temporary folder; undefined without a C compiler. */
