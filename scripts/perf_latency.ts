@@ -29,6 +29,7 @@ import {
   median,
   NETSPEED,
   netspeedSummary,
+  onFreshAcceptLoop,
   run,
   waitForPort,
 } from "./perf_common.ts";
@@ -272,18 +273,9 @@ function goal(label: string, value: number | undefined, target: number, atMost: 
 
 async function connectRates(): Promise<void> {
   if (!connectBinary) return;
-  // Every run gets an accept loop on a port of its own: the connections an
-  // earlier run left in TIME_WAIT (60 s) then name another destination and
-  // do not lengthen this run's search for a free local port. Sharing one
-  // port made whichever client ran later in a round pay for the others
-  // (the C loop measured 41,900/s on a fresh port, 22,300/s right after
-  // another 10,000 connections to the same one).
-  const onFreshPort = async <T>(measure: (port: number) => Promise<T>): Promise<T> => {
-    const port = freePort();
-    await using _server = background(connectBinary, ["serve", String(port)]);
-    await waitForPort(port);
-    return await measure(port);
-  };
+  const binary = connectBinary;
+  const onFreshPort = <T>(measure: (port: number) => Promise<T>) =>
+    onFreshAcceptLoop(binary, measure);
   const rates: Record<string, number[]> = {};
   const add = (name: string, perSec: number) => (rates[name] ??= []).push(perSec);
   const netspeedConnect = (engine: string) =>

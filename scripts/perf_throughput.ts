@@ -24,6 +24,7 @@ import {
   median,
   NETSPEED,
   netspeedSummary,
+  onFreshAcceptLoop,
   run,
   waitForPort,
 } from "./perf_common.ts";
@@ -136,11 +137,6 @@ try {
   const cases = [1, 4].flatMap((streams) =>
     (["up", "down"] as const).map((direction) => ({ streams, direction }))
   );
-  const cServerPort = freePort();
-  await using _cServer = baseline
-    ? background(baseline, ["serve", String(cServerPort)])
-    : { async [Symbol.asyncDispose]() {} };
-  if (baseline) await waitForPort(cServerPort);
 
   const tput: Record<string, { netspeed: number[]; iperf3: number[] }> = {};
   const conn: Record<"netspeed" | "netspeedToC" | "c", ConnectMeasure[]> = {
@@ -160,8 +156,8 @@ try {
     }
     conn.netspeed.push(await netspeedConnect(serve.echo));
     if (baseline) {
-      conn.netspeedToC.push(await netspeedConnect(cServerPort));
-      conn.c.push(await cConnect(baseline, cServerPort));
+      conn.netspeedToC.push(await onFreshAcceptLoop(baseline, netspeedConnect));
+      conn.c.push(await onFreshAcceptLoop(baseline, (port) => cConnect(baseline, port)));
     }
     console.log(`run ${i + 1}/${runs} done`);
   }
