@@ -223,7 +223,7 @@ Deno.test({
         [
           "global:",
           "  scrape_interval: 2s",
-          "  scrape_timeout: 1s",
+          "  scrape_timeout: 2s",
           "scrape_configs:",
           "  - job_name: netspeed-agent",
           "    static_configs:",
@@ -269,11 +269,18 @@ Deno.test({
         assert.ok(check.ok, `${node.name}: ${check.output}`);
       }
 
-      const pairs = query("count by (source, target) (netspeed_probes_total)");
+      // Every query reads each series' last real sample of the past 20 s
+      // (probing stopped 7.5 s ago): one scrape that timed out on a busy
+      // machine marks all of an agent's series stale, and an instant query
+      // would then see none of them, though nothing was lost (CI saw this).
+      const last = (metric: string) => `last_over_time(${metric}[20s])`;
+      const pairs = query(`count by (source, target) (${last("netspeed_probes_total")})`);
       assert.equal(pairs.length, 12, JSON.stringify(pairs.map((p) => p.metric)));
 
       const p99s = query(
-        'histogram_quantile(0.99, sum by (source, target, le) (netspeed_probe_rtt_seconds_bucket{probe="tcp"}))',
+        `histogram_quantile(0.99, sum by (source, target, le) (${
+          last('netspeed_probe_rtt_seconds_bucket{probe="tcp"}')
+        }))`,
       );
       assert.equal(p99s.length, 12);
       const promP99Us = new Map(
@@ -281,9 +288,11 @@ Deno.test({
       );
 
       // Counters are read while the agents still serve them (a stopped target's series go stale).
-      const failures = query("sum by (source, target, probe) (netspeed_probe_failures_total)");
-      const lost = query("netspeed_udp_lost_total");
-      const probes = query("netspeed_probes_total");
+      const failures = query(
+        `sum by (source, target, probe) (${last("netspeed_probe_failures_total")})`,
+      );
+      const lost = query(last("netspeed_udp_lost_total"));
+      const probes = query(last("netspeed_probes_total"));
 
       // The agents stop; their tables and hlogs are their own account.
       const tables = new Map<string, string>();
