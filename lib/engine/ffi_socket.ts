@@ -87,6 +87,9 @@ const CONNECT_ERRNOS = new Set<number>([
   LINUX.ECONNRESET,
 ]);
 
+/** This thread's errno, once found (null: libc gave no address). */
+let errnoView: Deno.UnsafePointerView | null | undefined;
+
 function readErrno(): number {
   // errno's address is fixed for the life of a thread: find it once per thread.
   if (errnoView === undefined) {
@@ -95,7 +98,6 @@ function readErrno(): number {
   }
   return errnoView === null ? 0 : errnoView.getInt32();
 }
-let errnoView: Deno.UnsafePointerView | null | undefined;
 
 /**
  * Opens a TCP connection to an IP address literal, giving up after
