@@ -96,6 +96,7 @@ try {
     ["TCP, default engine", `127.0.0.1:${tcpPort}`, []],
     ["TCP, --engine ffi", `127.0.0.1:${tcpPort}`, ["--engine", "ffi"]],
     ["UDP, default engine", `127.0.0.1:${udpPort}`, ["--udp"]],
+    ["UDP, --engine ffi", `127.0.0.1:${udpPort}`, ["--udp", "--engine", "ffi"]],
   ];
   const results = new Map<string, Measure[]>();
   for (let round = 0; round < runs; round++) {

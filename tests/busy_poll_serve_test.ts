@@ -32,6 +32,37 @@ Deno.test({
   },
 });
 
+/** Context switches of every thread of a process so far (Linux /proc). */
+async function contextSwitches(pid: number): Promise<number> {
+  let total = 0;
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const status = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/status`);
+    for (const m of status.matchAll(/ctxt_switches:\s+(\d+)/g)) total += Number(m[1]);
+  }
+  return total;
+}
+
+Deno.test({
+  name: "serve --busy-poll sleeps while no connection comes",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using server = spawnCli([
+      "serve",
+      ...["--busy-poll", "--busy-poll-threads", "1", "--port", "0"],
+    ]);
+    await server.waitFor(/^echo listening on 127\.0\.0\.1:(\d+) \(tcp, busy-poll/);
+    // An accept loop on a 1 ms timer woke the idle process about 480 times a second, enough
+    // to slow a busy-poll client of another server on the same machine by 30%; waiting in
+    // poll, it wakes about 20 times (the runtime's own threads included).
+    const before = await contextSwitches(server.process.pid);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const switches = await contextSwitches(server.process.pid) - before;
+    assert.ok(switches < 150, `${switches} context switches in 1 s while idle`);
+    const stopped = await server.stop("SIGINT");
+    assert.equal(stopped.code, 0, stopped.stderr);
+  },
+});
+
 for (
   const [args, message] of [
     [["--busy-poll", "--udp"], /Option --busy-poll serves TCP echo only/],

@@ -32,7 +32,6 @@ for (
     ["--duration", "-1s"],
     ["--engine", "nonsense"],
     ["--busy-poll", "--udp"],
-    ["--engine", "ffi", "--udp"],
     ["--busy-poll", "--engine", "deno"],
   ]
 ) {

@@ -74,11 +74,9 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
       `Option --busy-poll is for closed-loop ping-pong: it cannot be used with --rate "${flags.rate}" (use --engine ffi)`,
     );
   }
-  if (udp && engine !== "deno") {
+  if (udp && engine === "busy-poll") {
     throw new UsageError(
-      `Option ${
-        engine === "busy-poll" ? "--busy-poll" : `--engine "${engine}"`
-      } drives TCP connections: it cannot be used with --udp`,
+      "Option --busy-poll is for TCP ping-pong: it cannot be used with --udp (use --engine ffi)",
     );
   }
   if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {

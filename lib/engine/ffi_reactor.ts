@@ -138,3 +138,17 @@ let reactor: FfiReactor | undefined;
 export function threadReactor(): FfiReactor {
   return reactor ??= new FfiReactor();
 }
+
+/**
+ * A paced sender's wait with the FFI engine: sleeps in this thread's reactor (which keeps reading
+ * replies) until the moment, in slices of at most 100 ms so a stop is
+ * noticed.
+ */
+export async function sleepUntilFfi(targetPerfMs: number, cancelled: () => boolean): Promise<void> {
+  const reactor = threadReactor();
+  while (!cancelled()) {
+    const sliceEnd = Math.min(targetPerfMs, performance.now() + 100);
+    await reactor.sleepUntil(sliceEnd);
+    if (sliceEnd >= targetPerfMs) return;
+  }
+}

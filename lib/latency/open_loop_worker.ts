@@ -36,7 +36,7 @@ import {
 } from "../net_io.ts";
 import { nextTurn, waitUntil } from "../pacer.ts";
 import { type ByteStream, connectFfiStream } from "../engine/ffi_stream.ts";
-import { threadReactor } from "../engine/ffi_reactor.ts";
+import { sleepUntilFfi } from "../engine/ffi_reactor.ts";
 import {
   errorCode,
   type FromOpenLoopWorker,
@@ -147,7 +147,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   const uncorrected = createHistogram();
   const sendLateness = createHistogram();
   // The FFI engine sleeps in its reactor until just before each send; the default one spins the last stretch.
-  const pace = job.engine === "deno" ? waitUntil : waitUntilFfi;
+  const pace = job.engine === "deno" ? waitUntil : sleepUntilFfi;
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
     if (samples.length === 0) return;
@@ -429,18 +429,4 @@ function watchdog(
     }
   }, Math.max(1, job.timeoutMs / 10));
   return () => clearInterval(timer);
-}
-
-/**
- * The FFI engine's wait: sleeps in the reactor (which keeps reading
- * replies) until the moment, in slices of at most 100 ms so a stop is
- * noticed.
- */
-async function waitUntilFfi(targetPerfMs: number, cancelled: () => boolean): Promise<void> {
-  const reactor = threadReactor();
-  while (!cancelled()) {
-    const sliceEnd = Math.min(targetPerfMs, performance.now() + 100);
-    await reactor.sleepUntil(sliceEnd);
-    if (sliceEnd >= targetPerfMs) return;
-  }
 }

@@ -27,6 +27,8 @@ import { type OpenLoopSample, OpenLoopSampleBuffer } from "../latency/open_loop_
 import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "../latency/schedule.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
 import { waitUntil } from "../pacer.ts";
+import { type DatagramSocket, denoDatagram, ffiDatagram } from "../engine/datagram.ts";
+import { sleepUntilFfi } from "../engine/ffi_reactor.ts";
 import {
   errorCode,
   type FromOpenLoopWorker,
@@ -54,12 +56,12 @@ function post(message: FromOpenLoopWorker, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
-const liveSockets = new Set<Deno.DatagramConn>();
+const liveSockets = new Set<DatagramSocket>();
 const lifecycle = answerLifecycle<OpenLoopJob, GoMessage>(run, () => {
   for (const socket of liveSockets) closeQuietly(socket);
 });
 
-function closeQuietly(socket: Deno.DatagramConn): void {
+function closeQuietly(socket: DatagramSocket): void {
   liveSockets.delete(socket);
   try {
     socket.close();
@@ -77,7 +79,7 @@ function randomBytes(size: number): Uint8Array {
 /** One socket's schedule, send times and echoes. */
 interface Sock {
   id: number;
-  socket: Deno.DatagramConn;
+  socket: DatagramSocket;
   count: number;
   nextSend: number;
   /** Datagrams below this one have been settled: echoed in time, or recorded as lost. */
@@ -94,9 +96,10 @@ async function run(job: OpenLoopJob): Promise<void> {
     ratePerSec: job.ratePerSec,
     totalConnections: job.totalConnections,
   };
-  const target: Deno.NetAddr = { transport: "udp", hostname: job.host, port: job.port };
   const corrected = createHistogram();
   const uncorrected = createHistogram();
+  // How late each datagram left after its appointment: part of an open-loop result's validity.
+  const sendLateness = createHistogram();
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
     if (samples.length === 0) return;
@@ -114,7 +117,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   const opened = await Promise.all(job.connectionIds.map(async (id, i) => {
     const startPerf = performance.now();
     try {
-      return await open(job, id, job.counts[i], target);
+      return await open(job, id, job.counts[i]);
     } catch (error) {
       record({
         connection: id,
@@ -167,7 +170,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       while (!lifecycle.stopping) {
         let data: Uint8Array;
         try {
-          [data] = await s.socket.receive(buffer);
+          data = await s.socket.receive(buffer);
         } catch {
           // Closed at the end or on stop; a stray ICMP error must not end the run.
           if (lifecycle.stopping || !liveSockets.has(s.socket)) return;
@@ -218,14 +221,16 @@ async function run(job: OpenLoopJob): Promise<void> {
       ? () => socks.every((s) => s.nextSend === 0 || s.tracker.echoedInTime(s.nextSend - 1))
       : undefined;
 
+    // The FFI engine sleeps in its reactor until just before each send, its replies read
+    // there; the default one turns the event loop while an echo is due (see lib/pacer.ts).
+    const pace = job.engine === "ffi"
+      ? (targetPerf: number) => sleepUntilFfi(targetPerf, () => lifecycle.stopping)
+      : (targetPerf: number) => waitUntil(targetPerf, () => lifecycle.stopping, idle);
+
     const sendLoop = async (s: Sock) => {
       const datagram = new Uint8Array(job.sizeBytes);
       while (!lifecycle.stopping && s.nextSend < s.count) {
-        await waitUntil(
-          startPerf + intendedOffsetMs(schedule, s.id, s.nextSend),
-          () => lifecycle.stopping,
-          idle,
-        );
+        await pace(startPerf + intendedOffsetMs(schedule, s.id, s.nextSend));
         if (lifecycle.stopping) break;
         const now = performance.now();
         const elapsedMs = now - startPerf;
@@ -235,11 +240,17 @@ async function run(job: OpenLoopJob): Promise<void> {
           const seq = s.nextSend;
           datagram.set(s.bodies[seq % BODY_POOL]);
           writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
-          s.sentAt[seq % s.sentAt.length] = performance.now();
+          const sentPerf = performance.now();
+          s.sentAt[seq % s.sentAt.length] = sentPerf;
+          recordUs(
+            sendLateness,
+            (sentPerf - startPerf - intendedOffsetMs(schedule, s.id, seq)) * 1000,
+          );
           s.nextSend++;
           sent++;
           try {
-            await s.socket.send(datagram, target);
+            const pending = s.socket.send(datagram);
+            if (pending) await pending;
           } catch {
             // A datagram the kernel refused is lost like any other; keep the schedule.
           }
@@ -281,6 +292,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     workerId: job.workerId,
     histogram: encodeHistogram(corrected),
     histogramUncorrected: encodeHistogram(uncorrected),
+    sendLateness: encodeHistogram(sendLateness),
     sent,
     unsent: job.counts.reduce((a, b) => a + b, 0) - sent,
     lastSendMs: Number.isFinite(lastSendPerf) ? lastSendPerf - perfOfSharedMs(startEpochMs!) : null,
@@ -302,13 +314,10 @@ async function open(
   job: OpenLoopJob,
   id: number,
   count: number,
-  target: Deno.NetAddr,
 ): Promise<Sock> {
-  const socket = Deno.listenDatagram({
-    hostname: job.host.includes(":") ? "::" : "0.0.0.0",
-    port: 0,
-    transport: "udp",
-  });
+  const socket = job.engine === "ffi"
+    ? ffiDatagram(job.host, job.port)
+    : denoDatagram(job.host, job.port);
   liveSockets.add(socket);
   const s: Sock = {
     id,
@@ -328,12 +337,12 @@ async function open(
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
       datagram.set(s.bodies[i % BODY_POOL]);
       writeFrameHeader(datagram, { connection: id, seq: WARMUP_SEQ_BASE - i, intendedUs: -1 });
-      await socket.send(datagram, target);
+      await socket.send(datagram);
       const timer = setTimeout(() => closeQuietly(socket), job.timeoutMs);
       try {
         // Skip echoes of earlier warm-up datagrams that came back late.
         while (true) {
-          const [data] = await socket.receive(buffer);
+          const data = await socket.receive(buffer);
           if (
             data.length >= FRAME_HEADER_BYTES && readFrameHeader(data).seq === WARMUP_SEQ_BASE - i
           ) {

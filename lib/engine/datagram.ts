@@ -1,0 +1,107 @@
+/**
+ * A UDP socket bound to one target, as the UDP latency Worker uses it,
+ * per engine:
+ *
+ * - "deno": `Deno.listenDatagram` (portable; needs `--unstable-net`).
+ * - "ffi": a connected libc datagram socket through `Deno.dlopen`, its
+ *   waits on this thread's {@linkcode FfiReactor}, so a paced sender
+ *   sleeps in `ppoll` between sends instead of turning the event loop
+ *   (see `ffi_reactor.ts`). Linux only.
+ *
+ * @module
+ */
+import { libc, LINUX, socketAddress } from "./libc.ts";
+import { pendingError } from "./ffi_socket.ts";
+import { type FfiReactor, threadReactor } from "./ffi_reactor.ts";
+import { PeerClosedError } from "../net_io.ts";
+
+/** One UDP socket that talks to one target. */
+export interface DatagramSocket {
+  /** Sends one datagram; a datagram the kernel refuses is dropped like a lost one. */
+  send(datagram: Uint8Array): void | Promise<unknown>;
+  /** The next datagram, read into `buffer`; rejects once the socket is closed. */
+  receive(buffer: Uint8Array): Promise<Uint8Array>;
+  /** Closes the socket; a receive in progress rejects. Safe to call twice. */
+  close(): void;
+}
+
+/** A UDP socket of the default engine, sending to `ip:port`. */
+export function denoDatagram(host: string, port: number): DatagramSocket {
+  const target: Deno.NetAddr = { transport: "udp", hostname: host, port };
+  const socket = Deno.listenDatagram({
+    hostname: host.includes(":") ? "::" : "0.0.0.0",
+    port: 0,
+    transport: "udp",
+  });
+  let closed = false;
+  return {
+    send: (datagram) => socket.send(datagram, target),
+    receive: async (buffer) => (await socket.receive(buffer))[0],
+    close: () => {
+      if (closed) return;
+      closed = true;
+      socket.close();
+    },
+  };
+}
+
+/**
+ * A connected UDP socket of the FFI engine to an IP address literal.
+ * Connected, so the kernel drops datagrams from anyone else and an ICMP
+ * "port unreachable" shows as a pending error, which a receive clears and
+ * skips (as the default engine's receive loop does).
+ */
+export function ffiDatagram(ip: string, port: number): DatagramSocket {
+  const c = libc();
+  const address = socketAddress(ip, port);
+  const fd = c.socket(
+    address.family,
+    LINUX.SOCK_DGRAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
+    0,
+  );
+  if (fd < 0) throw new Error(`Cannot open a UDP socket to ${ip}:${port}`);
+  if (c.connect(fd, address.bytes, address.bytes.length) !== 0) {
+    c.close(fd);
+    throw new Error(`Cannot open a UDP socket to ${ip}:${port}`);
+  }
+  return new FfiDatagram(fd, threadReactor());
+}
+
+class FfiDatagram implements DatagramSocket {
+  #fd: number;
+  #reactor: FfiReactor;
+  #closed = false;
+
+  constructor(fd: number, reactor: FfiReactor) {
+    this.#fd = fd;
+    this.#reactor = reactor;
+  }
+
+  send(datagram: Uint8Array): void {
+    if (this.#closed) throw new PeerClosedError("socket closed");
+    // Never blocks: a full send buffer drops the datagram, which then counts as lost.
+    libc().send(this.#fd, datagram, BigInt(datagram.length), LINUX.MSG_DONTWAIT);
+  }
+
+  async receive(buffer: Uint8Array): Promise<Uint8Array> {
+    const c = libc();
+    let woken = false;
+    while (true) {
+      if (this.#closed) throw new PeerClosedError("socket closed");
+      const n = Number(c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT));
+      if (n >= 0) return buffer.subarray(0, n);
+      // Woken for nothing: an ICMP error, which the failed call has cleared; make sure it is
+      // gone, or the reactor would wake this wait again at once.
+      if (woken) pendingError(this.#fd);
+      await this.#reactor.readable(this.#fd);
+      woken = true;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reactor.forget(this.#fd);
+    libc().close(this.#fd);
+  }
+}
