@@ -6,7 +6,10 @@
  * (how late messages left after their intended time: p50, p99), read from
  * the CSV's `start_us - intended_us` so every engine and transport is read
  * the same way. TCP against a C epoll echo (scripts/echo_baseline.c), UDP
- * against `netspeed serve --udp`. Rounds interleaved, medians printed.
+ * against `netspeed serve --udp`. The peer, when installed: irtt (`irtt
+ * client -i 1ms -l 1024` against `irtt server -i 0`), its CPU taken from
+ * the shell's `times`, its send error from each packet's monotonic send
+ * time. Rounds interleaved, medians printed.
  *
  * Goals (issue 10): CPU <= 0.10 cores, achieved/asked >= 0.99, p99 error <= 50 µs.
  *
@@ -20,6 +23,7 @@ import {
   background,
   buildCProgram,
   freePort,
+  have,
   median,
   NETSPEED,
   run,
@@ -78,6 +82,43 @@ async function netspeedAt(target: string, flags: string[]): Promise<Measure> {
   }
 }
 
+/**
+ * irtt at the same rate and size. It sends at slot times and skips a slot
+ * it missed (a "timer miss"), so a packet's error is its lateness within
+ * its slot, and what was skipped shows in achieved/asked.
+ */
+async function irttAt(port: number): Promise<Measure> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const json = `${dir}/irtt.json`;
+    const intervalNs = Math.round(1e9 / rate);
+    const client = [
+      ...["irtt", "client", "-i", `${intervalNs}ns`, "-d", `${seconds}s`, "-l", "1024", "-Q"],
+      ...["-o", json, "--wait=200ms", `127.0.0.1:${port}`],
+    ].join(" ");
+    // `times` prints the shell's, then its children's user and system time.
+    const out = await run("bash", ["-c", `${client} && times`]);
+    if (out.code !== 0) throw new Error(`irtt client failed: ${out.stderr}`);
+    const children = out.stdout.trim().split("\n").at(-1)!.match(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/);
+    if (!children) throw new Error(`Unexpected output of times: ${out.stdout}`);
+    const cpuSeconds = Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 +
+      Number(children[4]);
+    const result = JSON.parse(await Deno.readTextFile(json));
+    const sends: number[] = result.round_trips.map((
+      r: { timestamps: { client: { send: { monotonic: number } } } },
+    ) => r.timestamps.client.send.monotonic);
+    const late = sends.map((t) => ((t - sends[0]) % intervalNs) / 1000).sort((a, b) => a - b);
+    return {
+      cores: cpuSeconds / seconds,
+      ratio: result.stats.packets_sent / (seconds * rate),
+      p50LateUs: nearestRank(late, 50),
+      p99LateUs: nearestRank(late, 99),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const buildDir = await Deno.makeTempDir({ prefix: "netspeed-pacer-" });
 const stack = new AsyncDisposableStack();
 try {
@@ -92,6 +133,13 @@ try {
   ]));
   await waitForPort(tcpPort);
   await waitForPort(udpPort);
+  // irtt's server refuses intervals under 10 ms unless told otherwise (-i 0).
+  const irttPort = await have("irtt") ? freePort() : undefined;
+  if (irttPort !== undefined) {
+    stack.use(background("irtt", ["server", "-i", "0", "-b", `127.0.0.1:${irttPort}`]));
+  } else {
+    console.log("irtt is not installed: no peer row (apt-get install irtt)");
+  }
   const rows: [string, string, string[]][] = [
     ["TCP, default engine", `127.0.0.1:${tcpPort}`, []],
     ["TCP, --engine ffi", `127.0.0.1:${tcpPort}`, ["--engine", "ffi"]],
@@ -102,6 +150,10 @@ try {
   for (let round = 0; round < runs; round++) {
     for (const [name, target, flags] of rows) {
       results.set(name, [...(results.get(name) ?? []), await netspeedAt(target, flags)]);
+    }
+    if (irttPort !== undefined) {
+      const name = "UDP, irtt (peer)";
+      results.set(name, [...(results.get(name) ?? []), await irttAt(irttPort)]);
     }
     console.log(`round ${round + 1}/${runs} done`);
   }
