@@ -5,16 +5,24 @@
 import assert from "node:assert/strict";
 import { runCli, spawnCli } from "./helpers.ts";
 
+/** `serve --busy-poll` with one spinning thread on a free port, once it listens. */
+async function startBusyPollServe() {
+  const server = spawnCli(["serve", "--busy-poll", "--busy-poll-threads", "1", "--port", "0"]);
+  try {
+    const match = await server.waitFor(/^echo listening on 127\.0\.0\.1:(\d+) \(tcp, busy-poll/);
+    return Object.assign(server, { port: Number(match[1]) });
+  } catch (error) {
+    await server[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
 Deno.test({
   name: "serve --busy-poll echoes, refuses connections beyond its threads and stops on SIGINT",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    await using server = spawnCli([
-      "serve",
-      ...["--busy-poll", "--busy-poll-threads", "1", "--port", "0"],
-    ]);
-    const match = await server.waitFor(/^echo listening on 127\.0\.0\.1:(\d+) \(tcp, busy-poll/);
-    const target = `127.0.0.1:${match[1]}`;
+    await using server = await startBusyPollServe();
+    const target = `127.0.0.1:${server.port}`;
     const ok = await runCli(["latency", target, "-n", "300", "--engine", "ffi"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /done 300, failed 0/);
@@ -46,11 +54,7 @@ Deno.test({
   name: "serve --busy-poll sleeps while no connection comes",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    await using server = spawnCli([
-      "serve",
-      ...["--busy-poll", "--busy-poll-threads", "1", "--port", "0"],
-    ]);
-    await server.waitFor(/^echo listening on 127\.0\.0\.1:(\d+) \(tcp, busy-poll/);
+    await using server = await startBusyPollServe();
     // An accept loop on a 1 ms timer woke the idle process about 480 times a second, enough
     // to slow a busy-poll client of another server on the same machine by 30%; waiting in
     // poll, it wakes about 20 times (the runtime's own threads included).

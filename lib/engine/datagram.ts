@@ -12,7 +12,7 @@
  */
 import { libc, LINUX, socketAddress } from "./libc.ts";
 import { pendingError } from "./ffi_socket.ts";
-import { type FfiReactor, threadReactor } from "./ffi_reactor.ts";
+import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError } from "../net_io.ts";
 
 /** One UDP socket that talks to one target. */
@@ -64,44 +64,28 @@ export function ffiDatagram(ip: string, port: number): DatagramSocket {
     c.close(fd);
     throw new Error(`Cannot open a UDP socket to ${ip}:${port}`);
   }
-  return new FfiDatagram(fd, threadReactor());
+  return new FfiDatagram(fd);
 }
 
-class FfiDatagram implements DatagramSocket {
-  #fd: number;
-  #reactor: FfiReactor;
-  #closed = false;
-
-  constructor(fd: number, reactor: FfiReactor) {
-    this.#fd = fd;
-    this.#reactor = reactor;
-  }
-
+class FfiDatagram extends ReactorSocket implements DatagramSocket {
   send(datagram: Uint8Array): void {
-    if (this.#closed) throw new PeerClosedError("socket closed");
+    if (this.closed) throw new PeerClosedError("socket closed");
     // Never blocks: a full send buffer drops the datagram, which then counts as lost.
-    libc().send(this.#fd, datagram, BigInt(datagram.length), LINUX.MSG_DONTWAIT);
+    libc().send(this.fd, datagram, BigInt(datagram.length), LINUX.MSG_DONTWAIT);
   }
 
   async receive(buffer: Uint8Array): Promise<Uint8Array> {
     const c = libc();
     let woken = false;
     while (true) {
-      if (this.#closed) throw new PeerClosedError("socket closed");
-      const n = Number(c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT));
+      if (this.closed) throw new PeerClosedError("socket closed");
+      const n = Number(c.recv(this.fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT));
       if (n >= 0) return buffer.subarray(0, n);
       // Woken for nothing: an ICMP error, which the failed call has cleared; make sure it is
       // gone, or the reactor would wake this wait again at once.
-      if (woken) pendingError(this.#fd);
-      await this.#reactor.readable(this.#fd);
+      if (woken) pendingError(this.fd);
+      await this.reactor.readable(this.fd);
       woken = true;
     }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#reactor.forget(this.#fd);
-    libc().close(this.#fd);
   }
 }

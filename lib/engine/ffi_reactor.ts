@@ -179,6 +179,34 @@ async function microtaskHops(): Promise<void> {
   for (let hop = 0; hop < 8; hop++) await undefined;
 }
 
+/**
+ * A non-blocking descriptor whose waits go through a reactor: what the FFI
+ * stream and datagram sockets share. Closing it fails its waits.
+ */
+export abstract class ReactorSocket {
+  protected readonly fd: number;
+  protected readonly reactor: FfiReactor;
+  #closed = false;
+
+  constructor(fd: number, reactor: FfiReactor = threadReactor()) {
+    this.fd = fd;
+    this.reactor = reactor;
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the descriptor; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.reactor.forget(this.fd);
+    libc().close(this.fd);
+  }
+}
+
 let reactor: FfiReactor | undefined;
 
 /** This thread's reactor. */

@@ -8,7 +8,7 @@
  */
 import { libc, LINUX } from "./libc.ts";
 import { errorFromErrno, openSocket, pendingError, pollOne } from "./ffi_socket.ts";
-import { type FfiReactor, threadReactor } from "./ffi_reactor.ts";
+import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError, SocketError } from "../net_io.ts";
 
 /** The part of `Deno.Conn` the open loop uses. */
@@ -28,38 +28,29 @@ export async function connectFfiStream(
   const fd = await openSocket(ip, port, timeoutMs, cancelled);
   const one = new Uint8Array(new Int32Array([1]).buffer);
   libc().setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, one, 4);
-  return new FfiStream(fd, threadReactor());
+  return new FfiStream(fd);
 }
 
 /** One connection, non-blocking, its waits on the reactor. */
-export class FfiStream implements ByteStream {
-  #fd: number;
-  #reactor: FfiReactor;
-  #closed = false;
-
-  constructor(fd: number, reactor: FfiReactor) {
-    this.#fd = fd;
-    this.#reactor = reactor;
-  }
-
+export class FfiStream extends ReactorSocket implements ByteStream {
   /** Reads what is there (at least a byte), or null at the end of the stream. */
   async read(buffer: Uint8Array): Promise<number | null> {
     const c = libc();
     // Nothing there after a wake-up means the socket has something to say (poll asks it).
     let woken = false;
     while (true) {
-      if (this.#closed) throw new PeerClosedError("connection closed");
-      const n = c.recv(this.#fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
+      if (this.closed) throw new PeerClosedError("connection closed");
+      const n = c.recv(this.fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
       if (n > 0) return n;
       if (n === 0) {
         // A reset leaves the socket hung up; a plain end of stream does not.
-        if (pollOne(this.#fd, LINUX.POLLIN, 0) & (LINUX.POLLHUP | LINUX.POLLERR)) {
+        if (pollOne(this.fd, LINUX.POLLIN, 0) & (LINUX.POLLHUP | LINUX.POLLERR)) {
           throw new SocketError("reset", "connection reset by the peer");
         }
         return null;
       }
       if (woken) this.#throwIfBroken("recv");
-      await this.#reactor.readable(this.#fd);
+      await this.reactor.readable(this.fd);
       woken = true;
     }
   }
@@ -68,33 +59,26 @@ export class FfiStream implements ByteStream {
   async write(bytes: Uint8Array): Promise<number> {
     const c = libc();
     while (true) {
-      if (this.#closed) throw new PeerClosedError("connection closed");
+      if (this.closed) throw new PeerClosedError("connection closed");
       const n = c.send(
-        this.#fd,
+        this.fd,
         bytes,
         BigInt(bytes.length),
         LINUX.MSG_DONTWAIT | LINUX.MSG_NOSIGNAL,
       );
       if (n > 0) return n;
       this.#throwIfBroken("send");
-      await this.#reactor.writable(this.#fd);
+      await this.reactor.writable(this.fd);
     }
   }
 
   #throwIfBroken(what: string): void {
-    const revents = pollOne(this.#fd, 0, 0);
+    const revents = pollOne(this.fd, 0, 0);
     if (revents & (LINUX.POLLERR | LINUX.POLLHUP | LINUX.POLLNVAL)) {
-      const error = pendingError(this.#fd);
+      const error = pendingError(this.fd);
       throw error !== 0
         ? errorFromErrno(error, what)
         : new SocketError("reset", `${what}: connection reset`);
     }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#reactor.forget(this.#fd);
-    libc().close(this.#fd);
   }
 }
