@@ -52,15 +52,17 @@ export async function waitUntil(
   /** True when no reply is expected now, so blocking the thread delays none. */
   idle?: () => boolean,
 ): Promise<void> {
+  // Before the first sleep, not in the last stretch: lowering the slack loads libc through FFI
+  // on first use, which took 3-4 ms and made every run's first message that late.
+  if (idle && !slackChecked) {
+    slackChecked = true;
+    if (lowerTimerSlack()) blockMarginMs = 0.1;
+  }
   while (!cancelled()) {
     const sleepMs = targetPerfMs - performance.now() - SPIN_WINDOW_MS;
     if (sleepMs <= 0) break;
     // Sleep in slices, so a stop is noticed within 100 ms even at slow rates.
     await new Promise((resolve) => setTimeout(resolve, Math.min(sleepMs, 100)));
-  }
-  if (idle && !slackChecked) {
-    slackChecked = true;
-    if (lowerTimerSlack()) blockMarginMs = 0.1;
   }
   // Only senders that may block take part (every sender of a Worker passes `idle`, or none does).
   if (idle) waiting.push(targetPerfMs);
