@@ -3,6 +3,7 @@
  * per connection, measured by real clients, stopped by a signal.
  */
 import assert from "node:assert/strict";
+import { parseServeBusyPollFlags, type ServeFlags } from "../lib/cli/serve.ts";
 import { runCli, spawnCli } from "./helpers.ts";
 
 /** `serve --busy-poll` with one spinning thread on a free port, once it listens. */
@@ -83,3 +84,39 @@ for (
     assert.match(result.stderr, message);
   });
 }
+
+const BUSY_FLAGS: ServeFlags = {
+  host: "127.0.0.1",
+  port: "7007",
+  discardPort: "7009",
+  chargenPort: "7019",
+  echo: true,
+  discard: true,
+  chargen: true,
+  maxConnections: "10000",
+  idleTimeout: "60s",
+  bufferSize: "65536",
+  tlsPort: "7443",
+  busyPoll: true,
+};
+
+Deno.test("parseServeBusyPollFlags() takes its bound from --threads or --busy-poll-threads", () => {
+  assert.deepEqual(parseServeBusyPollFlags({ ...BUSY_FLAGS, threads: "3" }, "linux"), {
+    threads: 3,
+  });
+  assert.deepEqual(parseServeBusyPollFlags({ ...BUSY_FLAGS, busyPollThreads: "2" }, "linux"), {
+    threads: 2,
+  });
+  assert.deepEqual(
+    parseServeBusyPollFlags({ ...BUSY_FLAGS, threads: "2", busyPollThreads: "2" }, "linux"),
+    { threads: 2 },
+  );
+  assert.throws(
+    () => parseServeBusyPollFlags({ ...BUSY_FLAGS, threads: "2", busyPollThreads: "3" }, "linux"),
+    /Options --threads "2" and --busy-poll-threads "3" disagree/,
+  );
+  assert.throws(
+    () => parseServeBusyPollFlags({ ...BUSY_FLAGS, threads: "0" }, "linux"),
+    /Invalid --threads "0"/,
+  );
+});

@@ -162,10 +162,22 @@ export function parseServeBusyPollFlags(
   if (!/^(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/.test(flags.host)) {
     throw new UsageError(`Option --busy-poll binds an IP address, not "${flags.host}"`);
   }
+  // With --busy-poll a thread is a connection spun for, so --threads is its bound too.
+  if (
+    flags.threads !== undefined && flags.busyPollThreads !== undefined &&
+    flags.threads !== flags.busyPollThreads
+  ) {
+    throw new UsageError(
+      `Options --threads "${flags.threads}" and --busy-poll-threads "${flags.busyPollThreads}" disagree: with --busy-poll both bound the connections spun for at once (give one)`,
+    );
+  }
+  const [bound, name] = flags.busyPollThreads !== undefined
+    ? [flags.busyPollThreads, "--busy-poll-threads"]
+    : [flags.threads, "--threads"];
   return {
-    threads: flags.busyPollThreads === undefined
+    threads: bound === undefined
       ? defaultBusyPollThreads()
-      : parseInteger(flags.busyPollThreads, "--busy-poll-threads", { min: 1, max: 1024 }),
+      : parseInteger(bound, name, { min: 1, max: 1024 }),
   };
 }
 
@@ -193,7 +205,7 @@ export const registerServe: Register = (program, select) => {
     )
     .option(
       "--threads <n>",
-      "threads, each with its own listener on the same ports (default: the number of cores)",
+      "threads, each with its own listener on the same ports (default: the number of cores); with --busy-poll, the connections spun for at once",
     )
     .option(
       "--backlog <n>",
@@ -236,7 +248,7 @@ export const registerServe: Register = (program, select) => {
     )
     .option(
       "--busy-poll-threads <n>",
-      `connections served at once with --busy-poll; more are closed at once (default: cores - 1, here ${defaultBusyPollThreads()})`,
+      `connections served at once with --busy-poll, the same as --threads there; more are closed at once (default: cores - 1, here ${defaultBusyPollThreads()})`,
     )
     .option(
       "--udp-rate-limit-per-source <rate>",
