@@ -208,3 +208,21 @@ for (const engine of ENGINES) {
     assert.equal(summary.udp.received, summary.done);
   });
 }
+
+for (const engine of ENGINES) {
+  Deno.test(`latency --udp --engine ${engine} measures over IPv6 loopback`, async () => {
+    await using server = await startServe(["--udp", "--udp-host", "::1"]);
+    const udpPort = Number(
+      (await server.waitFor(/^udp-echo listening on \[::1\]:(\d+) \(udp\)/))[1],
+    );
+    const result = await runCli([
+      "latency",
+      "--udp",
+      ...["--engine", engine],
+      `[::1]:${udpPort}`,
+      ...["-n", "200", "--no-progress"],
+    ]);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assert.match(result.stdout, /UDP: sent 200, echoed 200, lost 0 /);
+  });
+}
