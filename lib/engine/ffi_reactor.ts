@@ -13,7 +13,7 @@
  * @module
  */
 import { libc, LINUX, lowerTimerSlack } from "./libc.ts";
-import { yieldIfDue } from "./thread_turns.ts";
+import { yieldIfDue, yieldNow } from "./thread_turns.ts";
 import { PeerClosedError } from "../net_io.ts";
 
 /** The last stretch before a timer that is spun rather than slept (wake-ups are late by about this). */
@@ -146,29 +146,51 @@ export class FfiReactor {
           if (waiters.length > 0 && (ready = c.poll(this.#pollFds, count, 0)) > 0) break;
         }
       }
+      const wokenFds: number[] = [];
       if (ready > 0) {
         const still: Waiter[] = [];
         waiters.forEach((w, i) => {
-          if (view.getInt16(i * 8 + 6, true) !== 0) w.resolve();
-          else still.push(w);
+          if (view.getInt16(i * 8 + 6, true) !== 0) {
+            w.resolve();
+            wokenFds.push(w.fd);
+          } else {
+            still.push(w);
+          }
         });
         // Waits added while polling are kept too.
         this.#waiters = [...still, ...this.#waiters.slice(waiters.length)];
       }
       const now = performance.now();
-      let resolved = ready > 0;
+      const timersBefore = this.#timers.length;
+      let wokenTimers = 0;
       while (this.#timers.length > 0 && this.#timers[0].targetPerf <= now) {
         this.#timers.shift()!.resolve();
-        resolved = true;
+        wokenTimers++;
       }
       // Let what was just woken run first (a sender sends), and turn the event loop (messages,
       // flush timers) only every few ms: just after a sleep, one setImmediate() call took 44
       // µs at p50 (a cold thread), and woken continuations that waited for it left 80-250 µs
-      // late at 10 messages/s.
-      if (resolved) await microtaskHops();
+      // late at 10 messages/s. A few microtask hops usually let each woken reader and sender
+      // wait again; when one has not (a longer chain, or it is done), a full turn finishes the
+      // chains, so the next block never leaves out a wait that was on its way.
+      if (wokenFds.length > 0 || wokenTimers > 0) {
+        await microtaskHops();
+        if (!this.#waitsRenewed(wokenFds, timersBefore)) {
+          await yieldNow();
+          continue;
+        }
+      }
       const turn = yieldIfDue();
       if (turn) await turn;
     }
+  }
+
+  /** Whether every woken reader waits again, and the senders set as many timers as before. */
+  #waitsRenewed(wokenFds: number[], timersBefore: number): boolean {
+    if (this.#timers.length < timersBefore) return false;
+    if (wokenFds.length === 0) return true;
+    const waiting = new Set(this.#waiters.map((w) => w.fd));
+    return wokenFds.every((fd) => waiting.has(fd));
   }
 }
 
