@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parseServeBusyPollFlags, type ServeFlags } from "../lib/cli/serve.ts";
-import { runCli, spawnCli } from "./helpers.ts";
+import { runCli, SERVE_FLAGS, spawnCli } from "./helpers.ts";
 
 /** `serve --busy-poll` with one spinning thread on a free port, once it listens. */
 async function startBusyPollServe() {
@@ -85,20 +85,7 @@ for (
   });
 }
 
-const BUSY_FLAGS: ServeFlags = {
-  host: "127.0.0.1",
-  port: "7007",
-  discardPort: "7009",
-  chargenPort: "7019",
-  echo: true,
-  discard: true,
-  chargen: true,
-  maxConnections: "10000",
-  idleTimeout: "60s",
-  bufferSize: "65536",
-  tlsPort: "7443",
-  busyPoll: true,
-};
+const BUSY_FLAGS: ServeFlags = { ...SERVE_FLAGS, host: "127.0.0.1", busyPoll: true };
 
 Deno.test("parseServeBusyPollFlags() takes its bound from --threads or --busy-poll-threads", () => {
   assert.deepEqual(parseServeBusyPollFlags({ ...BUSY_FLAGS, threads: "3" }, "linux"), {

@@ -7,6 +7,7 @@
  */
 import net from "node:net";
 import { parse } from "csv-parse/sync";
+import type { ServeFlags } from "../lib/cli/serve.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -238,3 +239,18 @@ export async function nodeEchoServer(
     },
   };
 }
+
+/** `serve`'s flags as commander hands them over with no option given (host exposed). */
+export const SERVE_FLAGS: ServeFlags = {
+  host: "0.0.0.0",
+  port: "7007",
+  discardPort: "7009",
+  chargenPort: "7019",
+  echo: true,
+  discard: true,
+  chargen: true,
+  maxConnections: "10000",
+  idleTimeout: "60s",
+  bufferSize: "65536",
+  tlsPort: "7443",
+};

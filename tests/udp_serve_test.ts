@@ -3,22 +3,8 @@
  * in datagram size and rate so it cannot be turned into a reflector.
  */
 import assert from "node:assert/strict";
-import { parseServeUdpFlags, type ServeFlags } from "../lib/cli/serve.ts";
-import { runCli, startServe } from "./helpers.ts";
-
-const SERVE_FLAGS: ServeFlags = {
-  host: "0.0.0.0",
-  port: "7007",
-  discardPort: "7009",
-  chargenPort: "7019",
-  echo: true,
-  discard: true,
-  chargen: true,
-  maxConnections: "10000",
-  idleTimeout: "60s",
-  bufferSize: "65536",
-  tlsPort: "7443",
-};
+import { parseServeUdpFlags } from "../lib/cli/serve.ts";
+import { runCli, SERVE_FLAGS, startServe } from "./helpers.ts";
 
 /** Sends `datagrams` to the port at once and counts what comes back within `waitMs`. */
 async function burst(port: number, datagrams: Uint8Array[], waitMs = 300): Promise<Uint8Array[]> {
