@@ -11,7 +11,7 @@
  * @module
  */
 import { libc, LINUX, socketAddress } from "./libc.ts";
-import { pendingError } from "./ffi_socket.ts";
+import { lengthOf, pendingError } from "./ffi_socket.ts";
 import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError } from "../net_io.ts";
 
@@ -71,7 +71,7 @@ class FfiDatagram extends ReactorSocket implements DatagramSocket {
   send(datagram: Uint8Array): void {
     if (this.closed) throw new PeerClosedError("socket closed");
     // Never blocks: a full send buffer drops the datagram, which then counts as lost.
-    libc().send(this.fd, datagram, BigInt(datagram.length), LINUX.MSG_DONTWAIT);
+    libc().send(this.fd, datagram, lengthOf(datagram), LINUX.MSG_DONTWAIT);
   }
 
   async receive(buffer: Uint8Array): Promise<Uint8Array> {
@@ -79,7 +79,7 @@ class FfiDatagram extends ReactorSocket implements DatagramSocket {
     let woken = false;
     while (true) {
       if (this.closed) throw new PeerClosedError("socket closed");
-      const n = Number(c.recv(this.fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT));
+      const n = c.recv(this.fd, buffer, lengthOf(buffer), LINUX.MSG_DONTWAIT);
       if (n >= 0) return buffer.subarray(0, n);
       // Woken for nothing: an ICMP error, which the failed call has cleared; make sure it is
       // gone, or the reactor would wake this wait again at once.
