@@ -210,13 +210,18 @@ async function finishConnect(
 let lastLength = -1;
 let lastLengthBig = 0n;
 
-/** A buffer's length as the bigint a `usize` parameter takes, without a new bigint per call. */
-export function lengthOf(buffer: Uint8Array): bigint {
-  if (buffer.length !== lastLength) {
-    lastLength = buffer.length;
-    lastLengthBig = BigInt(lastLength);
+/** A length as the bigint a `usize` parameter takes, without a new bigint per call. */
+export function usize(length: number): bigint {
+  if (length !== lastLength) {
+    lastLength = length;
+    lastLengthBig = BigInt(length);
   }
   return lastLengthBig;
+}
+
+/** A buffer's length as a `usize` (see {@linkcode usize}). */
+export function lengthOf(buffer: Uint8Array): bigint {
+  return usize(buffer.length);
 }
 
 let lastAddress: { ip: string; port: number; address: ReturnType<typeof socketAddress> } | null =

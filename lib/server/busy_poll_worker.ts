@@ -10,7 +10,7 @@
  */
 /// <reference lib="deno.worker" />
 import { libc, LINUX, timeval } from "../engine/libc.ts";
-import { pollOne } from "../engine/ffi_socket.ts";
+import { pollOne, usize } from "../engine/ffi_socket.ts";
 import type { FromBusyPollWorker, ToBusyPollWorker } from "../worker_protocol.ts";
 
 /** Longest a send into a full buffer blocks before the stop flag is looked at again. */
@@ -35,8 +35,10 @@ self.onmessage = (event: MessageEvent<ToBusyPollWorker>) => {
     if (n > 0) {
       let sent = 0;
       while (sent < n) {
-        const chunk = sent === 0 ? buffer.subarray(0, n) : buffer.subarray(sent, n);
-        const m = c.send(fd, chunk, BigInt(chunk.length), LINUX.MSG_NOSIGNAL);
+        // The whole read goes out from the buffer itself: no view made per echo.
+        const m = sent === 0
+          ? c.send(fd, buffer, usize(n), LINUX.MSG_NOSIGNAL)
+          : c.send(fd, buffer.subarray(sent, n), BigInt(n - sent), LINUX.MSG_NOSIGNAL);
         if (m > 0) {
           sent += m;
           continue;
