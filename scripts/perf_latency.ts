@@ -264,8 +264,9 @@ function printTable(title: string, table: Table): Map<string, Measure> {
 function goal(label: string, value: number | undefined, target: number, atMost: boolean): void {
   if (value === undefined || !Number.isFinite(value)) return console.log(`${label}: not measured`);
   const met = atMost ? value <= target : value >= target;
+  // Three decimals: at two, 1.104 printed "1.10x (goal <= 1.10) NOT met".
   console.log(
-    `${label}: ${value.toFixed(2)}x (goal ${atMost ? "<=" : ">="} ${target.toFixed(2)}) ${
+    `${label}: ${value.toFixed(3)}x (goal ${atMost ? "<=" : ">="} ${target.toFixed(2)}) ${
       met ? "met" : "NOT met"
     }`,
   );
