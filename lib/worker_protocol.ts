@@ -277,6 +277,8 @@ export interface OpenLoopJob {
   runStartEpochMs: number;
   /** TCP: "deno" or "ffi" (the FFI engine's reactor sleeps between sends instead of spinning). */
   engine: EngineName;
+  /** UDP with the FFI engine: replies timed by the kernel's receive timestamp. */
+  kernelTimestamps?: boolean;
 }
 
 /**
@@ -308,6 +310,11 @@ export interface UdpSocketCounts {
   mismatched: number;
   /** RFC 3550 interarrival jitter of the round trips at the end, µs. */
   jitterUs: number;
+  /**
+   * With --kernel-timestamps: echoes (of `received`) whose arrival time came
+   * from the kernel; the rest were timed by the client's clock when read.
+   */
+  kernelTimed?: number;
 }
 
 /** Main thread → open-loop Worker. */

@@ -145,6 +145,11 @@ try {
     ["TCP, --engine ffi", `127.0.0.1:${tcpPort}`, ["--engine", "ffi"]],
     ["UDP, default engine", `127.0.0.1:${udpPort}`, ["--udp"]],
     ["UDP, --engine ffi", `127.0.0.1:${udpPort}`, ["--udp", "--engine", "ffi"]],
+    [
+      "UDP, --engine ffi --kernel-timestamps",
+      `127.0.0.1:${udpPort}`,
+      ["--udp", "--engine", "ffi", "--kernel-timestamps"],
+    ],
   ];
   const results = new Map<string, Measure[]>();
   for (let round = 0; round < runs; round++) {

@@ -44,6 +44,7 @@ export interface LatencyFlags extends FleetFlags, HlogFlags {
   engine?: string;
   busyPoll?: boolean;
   calibrate?: boolean;
+  kernelTimestamps?: boolean;
 }
 
 /** Pure: validates the target and raw flags into options. */
@@ -77,6 +78,12 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
   if (udp && engine === "busy-poll") {
     throw new UsageError(
       "Option --busy-poll is for TCP ping-pong: it cannot be used with --udp (use --engine ffi)",
+    );
+  }
+  const kernelTimestamps = flags.kernelTimestamps === true;
+  if (kernelTimestamps && !(udp && engine === "ffi")) {
+    throw new UsageError(
+      "Option --kernel-timestamps reads the kernel's receive time of each datagram: it needs --udp and --engine ffi",
     );
   }
   if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {
@@ -117,6 +124,7 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     progress: flags.progress ? "auto" : "never",
     engine,
     calibrate: flags.calibrate === true,
+    ...(kernelTimestamps ? { kernelTimestamps } : {}),
   };
 }
 
@@ -170,6 +178,10 @@ export const registerLatency: Register = (program, select) => {
     .option(
       "--calibrate",
       "first measure this client's own round trip against an in-process echo on loopback (its floor)",
+    )
+    .option(
+      "--kernel-timestamps",
+      "with --udp --engine ffi: time each reply by when it reached this host (the kernel's receive timestamp), not when the client read it",
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")

@@ -26,6 +26,9 @@ export const LINUX = Object.freeze({
   SO_ERROR: 4,
   SO_RCVTIMEO: 20,
   SO_SNDTIMEO: 21,
+  /** SO_TIMESTAMPNS_OLD: a `struct timespec` (64-bit on both ABIs) per datagram, CLOCK_REALTIME. */
+  SO_TIMESTAMPNS: 35,
+  CLOCK_REALTIME: 0,
   POLLIN: 0x001,
   POLLOUT: 0x004,
   POLLERR: 0x008,
@@ -56,6 +59,8 @@ const SYMBOLS = {
   // call, and lengths stay far below 2^31 (the low half of -1 is -1).
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   // The same poll on the runtime's blocking pool (22–27 µs a call): for waits that must
   // not hold the calling thread, such as an accept loop, never for a measured path.

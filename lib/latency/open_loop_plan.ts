@@ -74,6 +74,7 @@ export function planOpenLoopWorkers(
       verify: options.verify,
       runStartEpochMs,
       engine: options.engine ?? "deno",
+      kernelTimestamps: options.kernelTimestamps === true,
     };
   });
 }

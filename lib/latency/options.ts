@@ -66,6 +66,12 @@ export interface LatencyOptions extends FleetOptions {
    * and print it beside the result. @default {false}
    */
   calibrate?: boolean;
+  /**
+   * `--udp` with the FFI engine: time each reply by the kernel's receive
+   * timestamp (SO_TIMESTAMPNS) instead of when the client read it.
+   * @default {false}
+   */
+  kernelTimestamps?: boolean;
 }
 
 /** Defaults of `netspeed latency`. */

@@ -89,6 +89,8 @@ interface Sock {
   tracker: ReceptionTracker;
   /** Datagrams whose echo did not match what was sent. */
   mismatches: number;
+  /** Echoes timed by the kernel's receive timestamp. */
+  kernelTimed: number;
 }
 
 async function run(job: OpenLoopJob): Promise<void> {
@@ -176,7 +178,8 @@ async function run(job: OpenLoopJob): Promise<void> {
           if (lifecycle.stopping || !liveSockets.has(s.socket)) return;
           continue;
         }
-        const now = performance.now();
+        const readPerf = performance.now();
+        const stampPerf = s.socket.arrivalPerf;
         if (data.length < FRAME_HEADER_BYTES) continue;
         const header = readFrameHeader(data);
         if (header.connection !== s.id || header.seq >= s.nextSend) continue;
@@ -196,9 +199,14 @@ async function run(job: OpenLoopJob): Promise<void> {
           s.mismatches++;
           continue;
         }
+        // When the reply reached this host: the kernel's stamp when asked for (and not before
+        // the send: a wall-clock step can move a stamp), else when it was read.
+        const kernelTimed = stampPerf !== undefined && stampPerf >= sentAt;
+        const now = kernelTimed ? stampPerf : readPerf;
         const late = now - sentAt > job.timeoutMs;
         const verdict = s.tracker.onEcho(seq, sentAt * 1000, now * 1000, late);
         if (verdict !== "echo") continue;
+        if (kernelTimed) s.kernelTimed++;
         const rttUs = (now - (startPerf + intendedOffsetMs(schedule, s.id, seq))) * 1000;
         const rttUncorrectedUs = (now - sentAt) * 1000;
         recordUs(corrected, rttUs);
@@ -285,6 +293,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     return {
       ...s.tracker.counts(s.id, s.nextSend - (lifecycle.stopping ? unsettled : 0)),
       mismatched: s.mismatches,
+      ...(job.kernelTimestamps ? { kernelTimed: s.kernelTimed } : {}),
     };
   });
   post({
@@ -315,9 +324,9 @@ async function open(
   id: number,
   count: number,
 ): Promise<Sock> {
-  const socket = job.engine === "ffi"
-    ? ffiDatagram(job.host, job.port)
-    : denoDatagram(job.host, job.port);
+  const socket = job.engine !== "ffi"
+    ? denoDatagram(job.host, job.port)
+    : ffiDatagram(job.host, job.port, { kernelTimestamps: job.kernelTimestamps });
   liveSockets.add(socket);
   const s: Sock = {
     id,
@@ -330,6 +339,7 @@ async function open(
     bodies: Array.from({ length: BODY_POOL }, () => randomBytes(job.sizeBytes)),
     tracker: new ReceptionTracker(count),
     mismatches: 0,
+    kernelTimed: 0,
   };
   const datagram = new Uint8Array(job.sizeBytes);
   const buffer = new Uint8Array(job.sizeBytes + 1);

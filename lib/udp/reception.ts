@@ -106,6 +106,8 @@ export interface UdpSummary {
   jitterUs: number;
   /** The largest per-socket jitter, µs. */
   jitterMaxUs: number;
+  /** With --kernel-timestamps: echoes timed by the kernel's receive timestamp (of `received`). */
+  kernelTimed?: number;
   /** Per socket, for a closer look. */
   sockets: UdpSocketCounts[];
 }
@@ -132,6 +134,9 @@ export function summarizeUdp(sockets: UdpSocketCounts[]): UdpSummary {
     mismatched: sum("mismatched"),
     jitterUs: jitters.length > 0 ? jitters.reduce((a, b) => a + b, 0) / jitters.length : 0,
     jitterMaxUs: jitters.length > 0 ? Math.max(...jitters) : 0,
+    ...(sockets.some((s) => s.kernelTimed !== undefined)
+      ? { kernelTimed: sockets.reduce((total, s) => total + (s.kernelTimed ?? 0), 0) }
+      : {}),
     sockets: [...sockets].sort((a, b) => a.connection - b.connection),
   };
 }

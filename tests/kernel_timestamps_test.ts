@@ -1,0 +1,144 @@
+/**
+ * `latency --udp --engine ffi --kernel-timestamps`: each reply is dated by
+ * the kernel's receive timestamp (SO_TIMESTAMPNS), so a reply read late is
+ * still timed by its arrival. Ground truth: a datagram read 30 ms after it
+ * came in keeps its arrival time; an echo that holds each datagram 5 ms
+ * gives round trips of at least 5 ms and not much more.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ffiDatagram } from "../lib/engine/datagram.ts";
+import { readCsv, runCli, startServe, tempDir } from "./helpers.ts";
+
+const linuxOnly = Deno.build.os !== "linux";
+
+/** A UDP echo on 127.0.0.1 owned by the test, holding each datagram `holdMs` before answering. */
+function heldEcho(holdMs: number): AsyncDisposable & { port: number } {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const pending = new Set<Promise<void>>();
+  const loop = (async () => {
+    for await (const [data, from] of socket) {
+      const answer = new Promise<void>((resolve) => setTimeout(resolve, holdMs))
+        .then(() => socket.send(data, from))
+        .then(() => {}, () => {});
+      pending.add(answer);
+      answer.finally(() => pending.delete(answer));
+    }
+  })().catch(() => {});
+  return {
+    port: (socket.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      socket.close();
+      await loop;
+      await Promise.all(pending);
+    },
+  };
+}
+
+Deno.test({
+  name: "an FFI datagram socket with kernel timestamps dates a reply by its arrival, not its read",
+  ignore: linuxOnly,
+  async fn() {
+    await using echo = heldEcho(0);
+    const socket = ffiDatagram("127.0.0.1", echo.port, { kernelTimestamps: true });
+    const plain = ffiDatagram("127.0.0.1", echo.port);
+    try {
+      const payload = new Uint8Array(256).fill(7);
+      const buffer = new Uint8Array(512);
+      for (let i = 0; i < 5; i++) {
+        const sentPerf = performance.now();
+        socket.send(payload);
+        // The echo answers within this wait (it runs on this event loop); the read comes after.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const data = await socket.receive(buffer);
+        const readPerf = performance.now();
+        assert.equal(data.length, payload.length);
+        const arrivalPerf = socket.arrivalPerf;
+        assert.ok(arrivalPerf !== undefined, "no kernel timestamp");
+        assert.ok(arrivalPerf >= sentPerf, `arrival ${arrivalPerf} before the send ${sentPerf}`);
+        assert.ok(
+          readPerf - arrivalPerf >= 25,
+          `arrival ${(readPerf - arrivalPerf).toFixed(2)} ms before the read, not about 30`,
+        );
+      }
+      plain.send(payload);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await plain.receive(buffer);
+      assert.equal(plain.arrivalPerf, undefined);
+    } finally {
+      socket.close();
+      plain.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "latency --udp --engine ffi --kernel-timestamps times every echo by the kernel, and a held echo by at least its hold",
+  ignore: linuxOnly,
+  async fn() {
+    await using dir = await tempDir();
+    await using echo = heldEcho(5);
+    const csv = join(dir.path, "held.csv");
+    const json = join(dir.path, "held.json");
+    const out = await runCli([
+      "latency",
+      `127.0.0.1:${echo.port}`,
+      ...["--udp", "--engine", "ffi", "--kernel-timestamps", "--rate", "200/s", "-n", "200"],
+      ...["--csv", csv, "--json", json, "--no-progress"],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /Reply times: when each echo reached this host .* for 200 of 200 echoes/,
+    );
+    const summary = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(summary.options.kernelTimestamps, true);
+    assert.equal(summary.udp.received, 200);
+    assert.equal(summary.udp.kernelTimed, 200);
+    const rows = await readCsv(csv);
+    assert.equal(rows.length, 200);
+    const rtts = rows.map((r) => Number(r.rtt_uncorrected_us)).sort((a, b) => a - b);
+    // Deno's timers fire a little late, never early: every round trip holds the 5 ms.
+    assert.ok(rtts[0] >= 5000, `shortest round trip ${rtts[0]} µs, under the 5 ms hold`);
+    assert.ok(rtts[100] < 20_000, `median round trip ${rtts[100]} µs, far over the 5 ms hold`);
+  },
+});
+
+Deno.test({
+  name:
+    "latency --kernel-timestamps against serve --udp: no warning, every echo timed by the kernel",
+  ignore: linuxOnly,
+  async fn() {
+    await using server = await startServe(["--udp"]);
+    await using dir = await tempDir();
+    const json = join(dir.path, "serve.json");
+    const out = await runCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["--udp", "--engine", "ffi", "--kernel-timestamps", "--rate", "1000/s", "-n", "500"],
+      ...["--json", json, "--no-progress"],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.doesNotMatch(out.stdout, /without a kernel receive timestamp/);
+    const summary = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(summary.udp.kernelTimed, summary.udp.received);
+    assert.ok(summary.rttUncorrected.minUs > 0);
+  },
+});
+
+for (
+  const args of [
+    ["--kernel-timestamps"],
+    ["--kernel-timestamps", "--udp"],
+    ["--kernel-timestamps", "--engine", "ffi"],
+  ]
+) {
+  Deno.test(`latency ${args.join(" ")} exits 2 with one line`, async () => {
+    const out = await runCli(["latency", "127.0.0.1:9", ...args, "-n", "1"]);
+    assert.equal(out.code, 2);
+    const lines = out.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, out.stderr);
+    assert.match(lines[0], /--kernel-timestamps .* needs --udp and --engine ffi/);
+  });
+}
