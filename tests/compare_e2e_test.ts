@@ -192,9 +192,11 @@ Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p5
     assert.ok(Math.abs(b.base / a.base - 1) < 0.002, `${metric} base ${a.base} vs ${b.base}`);
     assert.ok(Math.abs(b.new / a.new - 1) < 0.002, `${metric} new ${a.new} vs ${b.new}`);
     if (a.low !== null) {
+      // Near, not equal: the CSV's blocks are time windows and the JSON's random ones, so a burst
+      // in one window widens only the first (a CI run once put one end 0.27 widths apart).
       const width = a.high - a.low;
       assert.ok(
-        Math.abs(b.low - a.low) < 0.25 * width && Math.abs(b.high - a.high) < 0.25 * width,
+        Math.abs(b.low - a.low) < 0.4 * width && Math.abs(b.high - a.high) < 0.4 * width,
         `${metric}: CSV ${a.low} … ${a.high}, JSON ${b.low} … ${b.high}`,
       );
     }
