@@ -256,9 +256,10 @@ export async function connectFfi(
 
 /**
  * What `connect --engine ffi` times: open a connection and close it
- * again, with no options set in between but the connect's own time limit. Returns undefined when it was
- * done within the calls (loopback, or refused at once), or a promise when
- * the connect is in progress or the thread is due to yield.
+ * again, with no options set in between but the connect's own time limit.
+ * Returns undefined when it was done within the calls (loopback, or
+ * refused at once), or a promise when the connect is in progress or the
+ * thread is due to yield.
  */
 export function openAndCloseFfi(
   ip: string,
