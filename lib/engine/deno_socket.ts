@@ -70,13 +70,14 @@ export class DenoConn implements StreamConn {
     received: Uint8Array,
     timeoutMs: number,
     deadlinePerf = Infinity,
+    startPerf = performance.now(),
   ): Promise<void> {
     this.deadlinePerf = deadlinePerf;
     if (this.timeoutMs !== timeoutMs) {
       this.timeoutMs = timeoutMs;
       watch(this, timeoutMs);
     } else if (!watched.has(this)) watch(this, timeoutMs);
-    this.roundTripStartMs = performance.now();
+    this.roundTripStartMs = startPerf;
     try {
       await writeAll(this.conn, payload);
       await readExactly(this.conn, received);

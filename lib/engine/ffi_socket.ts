@@ -320,8 +320,8 @@ export class FfiConn implements StreamConn {
     received: Uint8Array,
     timeoutMs: number,
     deadlinePerf = Infinity,
+    startPerf = performance.now(),
   ): void | Promise<void> {
-    const startPerf = performance.now();
     const sent = this.#sendSome(payload, 0);
     const got = sent === payload.length ? this.#recvSome(received, 0) : 0;
     if (sent === payload.length && got === received.length) return;

@@ -29,13 +29,15 @@ export interface StreamConn {
    * PastDeadlineError when still waiting a moment after `deadlinePerf`, a
    * `performance.now()` time). Returns undefined when it finished without
    * waiting on the event loop, so a blocking engine pays for no promise per
-   * round trip.
+   * round trip. `startPerf` is the caller's clock reading at the start, when
+   * it has one: a second reading would be inside the caller's timing.
    */
   roundTrip(
     payload: Uint8Array,
     received: Uint8Array,
     timeoutMs: number,
     deadlinePerf: number,
+    startPerf?: number,
   ): void | Promise<void>;
   /** Closes the connection; a round trip in progress fails. Safe to call twice. */
   close(): void;

@@ -234,7 +234,7 @@ async function measure(
       let rttUs = NaN;
       try {
         const k = seq % pool.length;
-        const pending = c.conn.roundTrip(pool[k], c.received, job.timeoutMs, deadlinePerf);
+        const pending = c.conn.roundTrip(pool[k], c.received, job.timeoutMs, deadlinePerf, t0);
         if (pending) await pending;
         // The clock stops when the echo is in; comparing it is not part of the round trip.
         rttUs = (performance.now() - t0) * 1000;
