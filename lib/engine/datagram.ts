@@ -11,7 +11,7 @@
  * @module
  */
 import { libc, LINUX, socketAddress } from "./libc.ts";
-import { lengthOf, pendingError } from "./ffi_socket.ts";
+import { lengthOf, pendingError, setIntOption } from "./ffi_socket.ts";
 import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError } from "../net_io.ts";
 
@@ -79,8 +79,7 @@ export function ffiDatagram(
     throw new Error(`Cannot open a UDP socket to ${ip}:${port}`);
   }
   if (!options.kernelTimestamps) return new FfiDatagram(fd);
-  const on = new Uint8Array(new Int32Array([1]).buffer);
-  if (c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_TIMESTAMPNS, on, 4) !== 0) {
+  if (setIntOption(fd, LINUX.SOL_SOCKET, LINUX.SO_TIMESTAMPNS, 1) !== 0) {
     c.close(fd);
     throw new Error(
       `Cannot ask the kernel for receive timestamps on a UDP socket to ${ip}:${port}`,
@@ -117,7 +116,7 @@ class FfiDatagram extends ReactorSocket implements DatagramSocket {
 }
 
 /** Room for one control message holding a `struct timespec` (CMSG_SPACE(16) = 32). */
-const CONTROL_BYTES = 64;
+const CONTROL_BYTES = 64n;
 
 /**
  * An FFI datagram socket that takes each datagram's arrival time from the
@@ -141,43 +140,42 @@ class KernelTimedDatagram extends FfiDatagram {
   readonly #iovec = new Uint8Array(128);
   readonly #control = new Uint8Array(128);
   readonly #timespec = new Uint8Array(128);
+  readonly #header = new DataView(this.#msghdr.buffer);
+  readonly #controlView = new DataView(this.#control.buffer);
+  readonly #clock = new DataView(this.#timespec.buffer);
   #iovecOf: Uint8Array | undefined;
   arrivalPerf: number | undefined;
 
   constructor(fd: number) {
     super(fd);
-    const header = new DataView(this.#msghdr.buffer);
-    header.setBigUint64(16, addressOf(this.#iovec), true);
-    header.setBigUint64(24, 1n, true);
-    header.setBigUint64(32, addressOf(this.#control), true);
+    this.#header.setBigUint64(16, pointerOf(this.#iovec), true);
+    this.#header.setBigUint64(24, 1n, true);
+    this.#header.setBigUint64(32, pointerOf(this.#control), true);
   }
 
   protected override read(buffer: Uint8Array): number {
-    const c = libc();
     if (this.#iovecOf !== buffer) {
       const iovec = new DataView(this.#iovec.buffer);
-      iovec.setBigUint64(0, addressOf(buffer), true);
+      iovec.setBigUint64(0, pointerOf(buffer), true);
       iovec.setBigUint64(8, BigInt(buffer.length), true);
       this.#iovecOf = buffer;
     }
-    const header = new DataView(this.#msghdr.buffer);
     // recvmsg() shrinks msg_controllen to what it wrote: give the room back each time.
-    header.setBigUint64(40, BigInt(CONTROL_BYTES), true);
-    const n = c.recvmsg(this.fd, this.#msghdr, LINUX.MSG_DONTWAIT);
-    this.arrivalPerf = n >= 0 ? this.#arrival(header) : undefined;
+    this.#header.setBigUint64(40, CONTROL_BYTES, true);
+    const n = libc().recvmsg(this.fd, this.#msghdr, LINUX.MSG_DONTWAIT);
+    this.arrivalPerf = n >= 0 ? this.#arrival() : undefined;
     return n;
   }
 
-  #arrival(header: DataView): number | undefined {
-    const control = new DataView(this.#control.buffer);
-    const length = Number(header.getBigUint64(40, true));
+  #arrival(): number | undefined {
+    const control = this.#controlView;
     if (
-      length < 32 || control.getInt32(8, true) !== LINUX.SOL_SOCKET ||
+      this.#header.getBigUint64(40, true) < 32n || control.getInt32(8, true) !== LINUX.SOL_SOCKET ||
       control.getInt32(12, true) !== LINUX.SO_TIMESTAMPNS
     ) return undefined;
     libc().clock_gettime(LINUX.CLOCK_REALTIME, this.#timespec);
     const nowPerf = performance.now();
-    const clock = new DataView(this.#timespec.buffer);
+    const clock = this.#clock;
     // The stamp's distance from now, in whole seconds and nanoseconds apart: a wall-clock time
     // in ms as one double would keep only a quarter of a µs.
     const agoMs = Number(clock.getBigInt64(0, true) - control.getBigInt64(16, true)) * 1e3 +
@@ -187,6 +185,6 @@ class KernelTimedDatagram extends FfiDatagram {
 }
 
 /** The address of a buffer's first byte, for a struct that points at it. */
-function addressOf(buffer: Uint8Array): bigint {
+function pointerOf(buffer: Uint8Array): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }

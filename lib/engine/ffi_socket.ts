@@ -52,9 +52,10 @@ export function pendingError(fd: number): number {
   return new DataView(intBuffer.buffer).getInt32(0, true);
 }
 
-function setIntOption(fd: number, level: number, name: number, value: number): void {
+/** Sets an `int` socket option; setsockopt's result (0, or -1 when it failed). */
+export function setIntOption(fd: number, level: number, name: number, value: number): number {
   new DataView(intBuffer.buffer).setInt32(0, value, true);
-  libc().setsockopt(fd, level, name, intBuffer, 4);
+  return libc().setsockopt(fd, level, name, intBuffer, 4);
 }
 
 /** Names an errno value a socket reported. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { libc, LINUX } from "./libc.ts";
-import { errorFromErrno, openSocket, pendingError, pollOne } from "./ffi_socket.ts";
+import { errorFromErrno, openSocket, pendingError, pollOne, setIntOption } from "./ffi_socket.ts";
 import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError, SocketError } from "../net_io.ts";
 
@@ -26,8 +26,7 @@ export async function connectFfiStream(
   cancelled: () => boolean,
 ): Promise<FfiStream> {
   const fd = await openSocket(ip, port, timeoutMs, cancelled);
-  const one = new Uint8Array(new Int32Array([1]).buffer);
-  libc().setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, one, 4);
+  setIntOption(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, 1);
   return new FfiStream(fd);
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import { libc, LINUX, portOfAddress, socketAddress } from "../engine/libc.ts";
+import { setIntOption } from "../engine/ffi_socket.ts";
 import { RunError } from "../errors.ts";
 import { formatHostPort } from "../units.ts";
 import { formatCount } from "../table.ts";
@@ -81,8 +82,7 @@ export class BusyPollEcho {
       0,
     );
     if (fd < 0) throw new RunError("Cannot open a socket for the busy-polling echo");
-    const one = new Uint8Array(new Int32Array([1]).buffer);
-    c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, one, 4);
+    setIntOption(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, 1);
     if (c.bind(fd, address.bytes, address.bytes.length) !== 0 || c.listen(fd, 128) !== 0) {
       c.close(fd);
       throw new RunError(

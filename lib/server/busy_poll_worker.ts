@@ -10,7 +10,7 @@
  */
 /// <reference lib="deno.worker" />
 import { libc, LINUX, timeval } from "../engine/libc.ts";
-import { pollOne, usize } from "../engine/ffi_socket.ts";
+import { pollOne, setIntOption, usize } from "../engine/ffi_socket.ts";
 import type { FromBusyPollWorker, ToBusyPollWorker } from "../worker_protocol.ts";
 
 /** Longest a send into a full buffer blocks before the stop flag is looked at again. */
@@ -23,8 +23,7 @@ self.onmessage = (event: MessageEvent<ToBusyPollWorker>) => {
   const c = libc();
   const slice = timeval(SEND_SLICE_MS);
   c.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_SNDTIMEO, slice, slice.length);
-  const one = new Uint8Array(new Int32Array([1]).buffer);
-  c.setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, one, 4);
+  setIntOption(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, 1);
   const buffer = new Uint8Array(bufferBytes);
   const length = BigInt(buffer.length);
   let echoed = 0;
