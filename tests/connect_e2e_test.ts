@@ -99,7 +99,8 @@ Deno.test("connect resolves a name once and can run for a duration", async () =>
   assert.equal(summary.planned, null);
   assert.ok(summary.done > 0);
   assert.equal(summary.address, `127.0.0.1:${server.port}`);
-  assert.ok(summary.measuredSeconds >= 0.4 && summary.measuredSeconds < 5);
+  // Measured until the deadline, not until the workers had wound down after it.
+  assert.equal(summary.measuredSeconds, 0.4);
 });
 
 for (const engine of ENGINES) {

@@ -105,6 +105,25 @@ for (const engine of ENGINES) {
   });
 }
 
+Deno.test("latency -d measures for its duration: the wind-down after the deadline does not lower the rate", async () => {
+  await using dir = await tempDir();
+  await using server = await nodeEchoServer(20);
+  const jsonPath = join(dir.path, "d.json");
+  const result = await runCli([
+    "latency",
+    `127.0.0.1:${server.port}`,
+    ...["-d", "1s", "--warmup", "1", "--json", jsonPath],
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  assert.equal(summary.measuredSeconds, 1);
+  // One connection and a 20 ms echo: at most 50 round trips fit in the second.
+  assert.ok(summary.done >= 40 && summary.done <= 50, `done ${summary.done}`);
+  assert.equal(summary.roundTripsPerSec, summary.done);
+  // The window merge reads ends at the deadline too.
+  assert.equal(summary.window.endEpochMs - summary.window.startEpochMs, 1000);
+});
+
 Deno.test("latency prints full round trips: a 25 ms server is not reported as 12.5 ms", async () => {
   await using server = await nodeEchoServer(25);
   const result = await runCli(["latency", `127.0.0.1:${server.port}`, "-n", "5", "--warmup", "0"]);

@@ -21,6 +21,7 @@ import {
   measure,
   phaseTiming,
   progressBarWhen,
+  secondsOf,
   WorkerGroup,
 } from "../worker_group.ts";
 import { describeErrorKind } from "../net_io.ts";
@@ -111,10 +112,12 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     },
   });
   let startEpochMs = 0;
+  let deadlineEpochMs: number | undefined;
   const phase = await measure(group, {
     go: (nowEpochMs) => {
       const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
       startEpochMs = go.startEpochMs;
+      deadlineEpochMs = go.deadlineEpochMs;
       hlog?.begin(startEpochMs);
       return go;
     },
@@ -130,6 +133,7 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
   });
   csv?.close();
   hlog?.finish(phase.endEpochMs);
+  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs);
 
   const summary = summarizeConnect({
     options,
@@ -137,8 +141,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     address,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
-    timing: phaseTiming(phase, startEpochMs),
+    measuredSeconds: secondsOf(timing),
+    timing,
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,

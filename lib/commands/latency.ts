@@ -22,6 +22,7 @@ import {
   measure,
   phaseTiming,
   progressBarWhen,
+  secondsOf,
   WorkerGroup,
 } from "../worker_group.ts";
 import { LATENCY_CSV_HEADER, latencyRows } from "../latency/csv_rows.ts";
@@ -108,10 +109,12 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     },
   });
   let startEpochMs = 0;
+  let deadlineEpochMs: number | undefined;
   const phase = await measure(group, {
     go: (nowEpochMs) => {
       const go = goWithDeadline(options.durationMs, options.startAtEpochMs)(nowEpochMs);
       startEpochMs = go.startEpochMs;
+      deadlineEpochMs = go.deadlineEpochMs;
       hlog?.begin(startEpochMs);
       return go;
     },
@@ -127,14 +130,15 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   });
   csv?.close();
   hlog?.finish(phase.endEpochMs);
+  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs);
 
   const summary = summarizeLatency({
     options,
     run,
     planned,
     interrupted: phase.interrupted,
-    measuredSeconds: (phase.endEpochMs - startEpochMs) / 1000,
-    timing: phaseTiming(phase, startEpochMs),
+    measuredSeconds: secondsOf(timing),
+    timing,
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     perWorker,
