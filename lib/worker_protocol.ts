@@ -57,6 +57,8 @@ export interface LatencyJob {
   runStartEpochMs: number;
   /** How the Worker drives its sockets (the FFI engines want `host` as an IP address). */
   engine: EngineName;
+  /** End each round trip at the kernel's receive time of its echo (FFI engines). */
+  kernelTimestamps: boolean;
 }
 
 /** Samples of one worker, column by column; `length` entries are valid. */
@@ -95,6 +97,8 @@ export type FromLatencyWorker =
     workerId: number;
     /** Encoded HDR histogram of this worker's successful round trips (ns). */
     histogram: string;
+    /** With kernel timestamps: successful round trips that ended at the kernel's stamp. */
+    kernelTimed?: number;
   }
   | { type: "error"; workerId: number; message: string };
 

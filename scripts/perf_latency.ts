@@ -5,7 +5,8 @@
  *
  * Rows: sockperf, a C blocking client and a C busy-poll client
  * (scripts/echo_baseline.c, built with the C compiler), netspeed's
- * engines (default, `--engine ffi`, `--busy-poll`), against sockperf's
+ * engines (default, `--engine ffi`, `--busy-poll`, and `--engine ffi
+ * --kernel-timestamps` to show the client's own wake-up), against sockperf's
  * server, a C epoll echo, a C busy-poll echo, `netspeed serve` and
  * `netspeed serve --busy-poll`. Each row runs unpinned and, where it makes
  * sense, with every process pinned to one core (`taskset -c 0`; busy-poll
@@ -189,6 +190,15 @@ const ROWS: Row[] = [
   {
     name: "netspeed --engine ffi -> C epoll echo",
     measure: (s, p) => s.cEpoll ? netspeedClient(s.cEpoll, ["--engine", "ffi"], p) : undefined,
+  },
+  {
+    // Not in issue 10's table: the same client, its round trips ending at the kernel's receive
+    // time, so the difference from the row above is this client's own wake-up.
+    name: "netspeed --engine ffi --kernel-timestamps -> C epoll echo",
+    measure: (s, p) =>
+      s.cEpoll
+        ? netspeedClient(s.cEpoll, ["--engine", "ffi", "--kernel-timestamps"], p)
+        : undefined,
   },
   {
     name: "netspeed --engine ffi -> netspeed serve",

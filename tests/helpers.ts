@@ -197,11 +197,13 @@ const EXACT_SPIN_MS = 1;
  * timeout) and spins only the last millisecond to the exact instant, since
  * the futex too wakes late by an amount that varies. It blocks the thread
  * while it holds a message: one connection at a time, in a process of its
- * own (tests/delay_echo_server.ts).
+ * own (tests/delay_echo_server.ts). `splitHoldMs` answers the first half
+ * of each chunk at once and the rest that much later, so an echo's last
+ * byte comes at least that long after its first.
  */
 export async function nodeEchoServer(
   delayMs = 0,
-  options: { corruptFromChunk?: number; host?: string; exact?: boolean } = {},
+  options: { corruptFromChunk?: number; host?: string; exact?: boolean; splitHoldMs?: number } = {},
 ): Promise<AsyncDisposable & { port: number }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -213,7 +215,14 @@ export async function nodeEchoServer(
       if (options.corruptFromChunk !== undefined && ++chunks >= options.corruptFromChunk) {
         chunk[0] ^= 0xff;
       }
-      if (delayMs === 0) {
+      if (options.splitHoldMs !== undefined) {
+        const half = chunk.length >> 1;
+        socket.write(chunk.subarray(0, half));
+        setTimeout(
+          () => socket.writable && socket.write(chunk.subarray(half)),
+          options.splitHoldMs,
+        );
+      } else if (delayMs === 0) {
         socket.write(chunk);
       } else if (!options.exact) {
         setTimeout(() => socket.writable && socket.write(chunk), delayMs);

@@ -1,14 +1,17 @@
 /**
- * `latency --udp --engine ffi --kernel-timestamps`: each reply is dated by
- * the kernel's receive timestamp (SO_TIMESTAMPNS), so a reply read late is
- * still timed by its arrival. Ground truth: a datagram read 30 ms after it
- * came in keeps its arrival time; an echo that holds each datagram 5 ms
- * gives round trips of at least 5 ms and not much more.
+ * `latency --engine ffi --kernel-timestamps`, over UDP and TCP: each reply
+ * is dated by the kernel's receive timestamp (SO_TIMESTAMPNS), so a reply
+ * read late is still timed by its arrival. Ground truth: a datagram, or a
+ * TCP echo, read 30 ms after it came in keeps its arrival time; an echo
+ * that holds each datagram 5 ms gives round trips of at least 5 ms and not
+ * much more; a TCP echo whose second half comes 10 ms after its first ends
+ * at its last byte.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ffiDatagram } from "../lib/engine/datagram.ts";
-import { readCsv, runCli, startServe, tempDir } from "./helpers.ts";
+import { connectFfi } from "../lib/engine/ffi_socket.ts";
+import { nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
 
 const linuxOnly = Deno.build.os !== "linux";
 
@@ -127,18 +130,112 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "an FFI connection with kernel timestamps dates an echo by its arrival, not its read",
+  ignore: linuxOnly,
+  async fn() {
+    // A peer that sends 64 bytes before anything is asked (once the socket asked for stamps:
+    // the kernel stamps only what arrives after that).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    const { port } = listener.addr as Deno.NetAddr;
+    const conn = await connectFfi("127.0.0.1", port, 1000, () => false, {
+      kernelTimestamps: true,
+    });
+    const peer = await accepted;
+    await peer.write(new Uint8Array(64).fill(9));
+    try {
+      // The bytes are in this host's socket now; read them 30 ms later.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const readStartPerf = performance.now();
+      assert.equal(conn.roundTrip(new Uint8Array(1), new Uint8Array(64), 1000), undefined);
+      const arrivalPerf = conn.arrivalPerf;
+      assert.ok(arrivalPerf !== undefined, "no kernel timestamp");
+      assert.ok(
+        readStartPerf - arrivalPerf >= 25,
+        `arrival ${(readStartPerf - arrivalPerf).toFixed(2)} ms before the read, not about 30`,
+      );
+    } finally {
+      conn.close();
+      peer.close();
+      listener.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "latency --engine ffi --kernel-timestamps over TCP ends each round trip at the echo's last byte",
+  ignore: linuxOnly,
+  async fn() {
+    await using dir = await tempDir();
+    // Half of each echo at once, the rest 10 ms later: stamping the first half would give
+    // round trips of tens of µs.
+    await using echo = await nodeEchoServer(0, { splitHoldMs: 10 });
+    const csv = join(dir.path, "split.csv");
+    const json = join(dir.path, "split.json");
+    const out = await runCli([
+      "latency",
+      `127.0.0.1:${echo.port}`,
+      ...["--engine", "ffi", "--kernel-timestamps", "-c", "2", "-n", "25", "--warmup", "1"],
+      ...["--csv", csv, "--json", json, "--no-progress"],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.stdout,
+      /Reply times: when each echo reached this host .* for 50 of 50 round trips/,
+    );
+    const summary = JSON.parse(await Deno.readTextFile(json));
+    assert.equal(summary.options.kernelTimestamps, true);
+    assert.equal(summary.kernelTimed, 50);
+    const rtts = (await readCsv(csv)).map((r) => Number(r.rtt_us)).sort((a, b) => a - b);
+    assert.equal(rtts.length, 50);
+    // Deno's timers fire a little late, never early.
+    assert.ok(rtts[0] >= 10_000, `shortest round trip ${rtts[0]} µs, under the 10 ms hold`);
+    assert.ok(rtts[25] < 30_000, `median round trip ${rtts[25]} µs, far over the 10 ms hold`);
+  },
+});
+
+for (const engineArgs of [["--engine", "ffi"], ["--busy-poll"]]) {
+  Deno.test({
+    name: `latency ${
+      engineArgs.join(" ")
+    } --kernel-timestamps against serve: every round trip timed by the kernel`,
+    ignore: linuxOnly,
+    async fn() {
+      await using server = await startServe();
+      await using dir = await tempDir();
+      const json = join(dir.path, "tcp.json");
+      const out = await runCli([
+        "latency",
+        `127.0.0.1:${server.port}`,
+        ...[...engineArgs, "--kernel-timestamps", "-n", "2000", "--json", json, "--no-progress"],
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.doesNotMatch(out.stdout, /without a kernel receive timestamp/);
+      const summary = JSON.parse(await Deno.readTextFile(json));
+      assert.equal(summary.kernelTimed, 2000);
+      assert.equal(summary.done, 2000);
+      assert.ok(summary.rtt.minUs > 0);
+    },
+  });
+}
+
 for (
-  const args of [
-    ["--kernel-timestamps"],
-    ["--kernel-timestamps", "--udp"],
-    ["--kernel-timestamps", "--engine", "ffi"],
-  ]
+  const [args, message] of [
+    [["--kernel-timestamps"], /--kernel-timestamps .* needs --engine ffi \(or --busy-poll\)/],
+    [["--kernel-timestamps", "--udp"], /--kernel-timestamps .* needs --engine ffi/],
+    [
+      ["--kernel-timestamps", "--engine", "ffi", "--rate", "100/s"],
+      /--kernel-timestamps times TCP echoes in closed-loop ping-pong only: with --rate "100\/s"/,
+    ],
+  ] as const
 ) {
   Deno.test(`latency ${args.join(" ")} exits 2 with one line`, async () => {
     const out = await runCli(["latency", "127.0.0.1:9", ...args, "-n", "1"]);
     assert.equal(out.code, 2);
     const lines = out.stderr.trim().split("\n");
     assert.equal(lines.length, 1, out.stderr);
-    assert.match(lines[0], /--kernel-timestamps .* needs --udp and --engine ffi/);
+    assert.match(lines[0], message);
   });
 }

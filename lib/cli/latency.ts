@@ -81,9 +81,14 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
     );
   }
   const kernelTimestamps = flags.kernelTimestamps === true;
-  if (kernelTimestamps && !(udp && engine === "ffi")) {
+  if (kernelTimestamps && engine === "deno") {
     throw new UsageError(
-      "Option --kernel-timestamps reads the kernel's receive time of each datagram: it needs --udp and --engine ffi",
+      "Option --kernel-timestamps reads the kernel's receive time of each echo through FFI: it needs --engine ffi (or --busy-poll)",
+    );
+  }
+  if (kernelTimestamps && !udp && ratePerSec !== undefined) {
+    throw new UsageError(
+      `Option --kernel-timestamps times TCP echoes in closed-loop ping-pong only: with --rate "${flags.rate}" one read can hold several echoes, and the kernel stamps only the last (use --udp)`,
     );
   }
   if (mode === "open-loop" && sizeBytes < FRAME_HEADER_BYTES) {
@@ -181,7 +186,7 @@ export const registerLatency: Register = (program, select) => {
     )
     .option(
       "--kernel-timestamps",
-      "with --udp --engine ffi: time each reply by when it reached this host (the kernel's receive timestamp), not when the client read it",
+      "with --engine ffi: end each round trip when the echo reached this host (the kernel's receive timestamp), not when the client read it (TCP ping-pong, or --udp)",
     )
     .option("--no-verify", "do not compare echoes with what was sent")
     .option("--csv <file>", "write one row per attempt, during the run")

@@ -67,7 +67,9 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const engine = options.engine ?? "deno";
   if (engine !== "deno") assertFfiAllowed(engine === "ffi" ? `--engine "ffi"` : "--busy-poll");
   // The floor is measured first, with the same engine and payload, so the run is not disturbed.
-  const floor = options.calibrate ? await measureClientFloor(engine, options.sizeBytes) : undefined;
+  const floor = options.calibrate
+    ? await measureClientFloor(engine, options.sizeBytes, options.kernelTimestamps)
+    : undefined;
   // A fixed rate (or UDP, which is always paced) runs the open-loop workers.
   if (options.mode === "open-loop" || options.transport === "udp") {
     return await runOpenLoopLatency(options, floor);
@@ -89,6 +91,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   const perWorker = jobs.map(() => ({ histogram: createHistogram() as Histogram, failed: 0 }));
   let attempts = 0;
   let liveConnections = 0;
+  let kernelTimed = 0;
   const group = WorkerGroup.start<LatencyJob, ToLatencyWorker, FromLatencyWorker>({
     url: WORKER_URL,
     name: "latency",
@@ -105,6 +108,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
         liveConnections += message.liveConnections;
       } else if (message.type === "done") {
         perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
+        kernelTimed += message.kernelTimed ?? 0;
       }
     },
   });
@@ -145,6 +149,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     errors,
     cpu: phase.cpu,
     csv: csv ? { path: csv.path, rows: csv.rowCount } : null,
+    ...(options.kernelTimestamps ? { kernelTimed } : {}),
   });
   summary.warnings.push(...group.errors.map((e) => `A worker failed: ${e}`));
   attachClock(summary, clock);

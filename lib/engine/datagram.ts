@@ -11,7 +11,8 @@
  * @module
  */
 import { libc, LINUX, socketAddress } from "./libc.ts";
-import { lengthOf, pendingError, setIntOption } from "./ffi_socket.ts";
+import { askForReceiveStamps, lengthOf, pendingError } from "./ffi_socket.ts";
+import { StampedReader } from "./kernel_stamps.ts";
 import { ReactorSocket } from "./ffi_reactor.ts";
 import { PeerClosedError } from "../net_io.ts";
 
@@ -79,7 +80,7 @@ export function ffiDatagram(
     throw new Error(`Cannot open a UDP socket to ${ip}:${port}`);
   }
   if (!options.kernelTimestamps) return new FfiDatagram(fd);
-  if (setIntOption(fd, LINUX.SOL_SOCKET, LINUX.SO_TIMESTAMPNS, 1) !== 0) {
+  if (!askForReceiveStamps(fd)) {
     c.close(fd);
     throw new Error(
       `Cannot ask the kernel for receive timestamps on a UDP socket to ${ip}:${port}`,
@@ -115,76 +116,19 @@ class FfiDatagram extends ReactorSocket implements DatagramSocket {
   }
 }
 
-/** Room for one control message holding a `struct timespec` (CMSG_SPACE(16) = 32). */
-const CONTROL_BYTES = 64n;
-
 /**
  * An FFI datagram socket that takes each datagram's arrival time from the
- * kernel (SO_TIMESTAMPNS, read with `recvmsg`), so the time a reply
- * reached this host leaves out how long this thread took to wake up and
- * read it (25 µs at p50 on the development VM).
- *
- * `struct msghdr` (56 bytes: name, namelen, iov at 16, iovlen at 24,
- * control at 32, controllen at 40, flags) and `struct iovec` (base, len)
- * are laid out alike on x86-64 and arm64.
- *
- * The kernel stamps CLOCK_REALTIME; each stamp is moved onto
- * `performance.now()` by the two clocks' offset read right after the
- * `recvmsg`, so a step of the wall clock moves at most the datagrams read
- * across it. A stamp that lands in the future, or that is missing, leaves
- * `arrivalPerf` undefined, and the caller uses its own clock.
+ * kernel (see `kernel_stamps.ts`), so the time a reply reached this host
+ * leaves out how long this thread took to wake up and read it.
  */
 class KernelTimedDatagram extends FfiDatagram {
-  /** Buffers the kernel writes through (kept off V8's heap: more than 64 bytes each). */
-  readonly #msghdr = new Uint8Array(128);
-  readonly #iovec = new Uint8Array(128);
-  readonly #control = new Uint8Array(128);
-  readonly #timespec = new Uint8Array(128);
-  readonly #header = new DataView(this.#msghdr.buffer);
-  readonly #controlView = new DataView(this.#control.buffer);
-  readonly #clock = new DataView(this.#timespec.buffer);
-  #iovecOf: Uint8Array | undefined;
-  arrivalPerf: number | undefined;
+  readonly #reader = new StampedReader();
 
-  constructor(fd: number) {
-    super(fd);
-    this.#header.setBigUint64(16, pointerOf(this.#iovec), true);
-    this.#header.setBigUint64(24, 1n, true);
-    this.#header.setBigUint64(32, pointerOf(this.#control), true);
+  get arrivalPerf(): number | undefined {
+    return this.#reader.arrivalPerf;
   }
 
   protected override read(buffer: Uint8Array): number {
-    if (this.#iovecOf !== buffer) {
-      const iovec = new DataView(this.#iovec.buffer);
-      iovec.setBigUint64(0, pointerOf(buffer), true);
-      iovec.setBigUint64(8, BigInt(buffer.length), true);
-      this.#iovecOf = buffer;
-    }
-    // recvmsg() shrinks msg_controllen to what it wrote: give the room back each time.
-    this.#header.setBigUint64(40, CONTROL_BYTES, true);
-    const n = libc().recvmsg(this.fd, this.#msghdr, LINUX.MSG_DONTWAIT);
-    this.arrivalPerf = n >= 0 ? this.#arrival() : undefined;
-    return n;
+    return this.#reader.read(this.fd, buffer, LINUX.MSG_DONTWAIT);
   }
-
-  #arrival(): number | undefined {
-    const control = this.#controlView;
-    if (
-      this.#header.getBigUint64(40, true) < 32n || control.getInt32(8, true) !== LINUX.SOL_SOCKET ||
-      control.getInt32(12, true) !== LINUX.SO_TIMESTAMPNS
-    ) return undefined;
-    libc().clock_gettime(LINUX.CLOCK_REALTIME, this.#timespec);
-    const nowPerf = performance.now();
-    const clock = this.#clock;
-    // The stamp's distance from now, in whole seconds and nanoseconds apart: a wall-clock time
-    // in ms as one double would keep only a quarter of a µs.
-    const agoMs = Number(clock.getBigInt64(0, true) - control.getBigInt64(16, true)) * 1e3 +
-      (Number(clock.getBigInt64(8, true)) - Number(control.getBigInt64(24, true))) / 1e6;
-    return agoMs >= 0 ? nowPerf - agoMs : undefined;
-  }
-}
-
-/** The address of a buffer's first byte, for a struct that points at it. */
-function pointerOf(buffer: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }

@@ -23,6 +23,7 @@
  * @module
  */
 import { PastDeadlineError, PeerClosedError, SocketError, TimeoutError } from "../net_io.ts";
+import { StampedReader } from "./kernel_stamps.ts";
 import { libc, LINUX, socketAddress, timeval } from "./libc.ts";
 import type { StreamConn } from "./socket_engine.ts";
 import { yieldIfDue, yieldNow } from "./thread_turns.ts";
@@ -56,6 +57,11 @@ export function pendingError(fd: number): number {
 export function setIntOption(fd: number, level: number, name: number, value: number): number {
   new DataView(intBuffer.buffer).setInt32(0, value, true);
   return libc().setsockopt(fd, level, name, intBuffer, 4);
+}
+
+/** Asks the kernel to stamp what `fd` receives (see `kernel_stamps.ts`); false when it refused. */
+export function askForReceiveStamps(fd: number): boolean {
+  return setIntOption(fd, LINUX.SOL_SOCKET, LINUX.SO_TIMESTAMPNS, 1) === 0;
 }
 
 /** Names an errno value a socket reported. */
@@ -249,10 +255,28 @@ export async function connectFfi(
   port: number,
   timeoutMs: number,
   cancelled: () => boolean = () => false,
-  options: { busyPoll?: boolean } = {},
+  options: FfiConnOptions = {},
 ): Promise<FfiConn> {
   const fd = await openSocket(ip, port, timeoutMs, cancelled);
-  return new FfiConn(fd, sliceOf(timeoutMs), options.busyPoll === true);
+  if (options.kernelTimestamps && !askForReceiveStamps(fd)) {
+    libc().close(fd);
+    throw new Error(
+      `Cannot ask the kernel for receive timestamps on a connection to ${ip}:${port}`,
+    );
+  }
+  return new FfiConn(fd, sliceOf(timeoutMs), options);
+}
+
+/** How an {@linkcode FfiConn} reads. */
+export interface FfiConnOptions {
+  /** Read with `MSG_DONTWAIT` in a spin instead of blocking. */
+  busyPoll?: boolean;
+  /**
+   * Read with `recvmsg` and keep the kernel's receive time of each echo
+   * (see {@linkcode FfiConn.arrivalPerf}); the socket must have asked for
+   * it (`askForReceiveStamps`).
+   */
+  kernelTimestamps?: boolean;
 }
 
 /**
@@ -291,11 +315,13 @@ export class FfiConn implements StreamConn {
   #closed = false;
   readonly sliceMs: number;
   readonly #busyPoll: boolean;
+  readonly #stamped: StampedReader | undefined;
 
-  constructor(fd: number, sliceMs: number, busyPoll: boolean) {
+  constructor(fd: number, sliceMs: number, options: FfiConnOptions = {}) {
     this.#fd = fd;
     this.sliceMs = sliceMs;
-    this.#busyPoll = busyPoll;
+    this.#busyPoll = options.busyPoll === true;
+    this.#stamped = options.kernelTimestamps ? new StampedReader() : undefined;
     const c = libc();
     setIntOption(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, 1);
     // Blocking from here on (busy polling asks for MSG_DONTWAIT per call),
@@ -309,6 +335,16 @@ export class FfiConn implements StreamConn {
   /** Whether {@linkcode close} was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * With kernel timestamps: when the last byte of the echo that ended the
+   * last round trip reached this host (the kernel's receive time, on this
+   * thread's `performance.now()` clock); undefined without them, or when
+   * the kernel gave none.
+   */
+  get arrivalPerf(): number | undefined {
+    return this.#stamped?.arrivalPerf;
   }
 
   /**
@@ -373,7 +409,9 @@ export class FfiConn implements StreamConn {
     let sliceEnd = 0;
     while (offset < buffer.length) {
       const chunk = offset === 0 ? buffer : buffer.subarray(offset);
-      const n = c.recv(this.#fd, chunk, lengthOf(chunk), flags);
+      const n = this.#stamped
+        ? this.#stamped.read(this.#fd, chunk, flags)
+        : c.recv(this.#fd, chunk, lengthOf(chunk), flags);
       if (n > 0) {
         offset += n;
         continue;

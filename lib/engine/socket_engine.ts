@@ -39,6 +39,12 @@ export interface StreamConn {
     deadlinePerf: number,
     startPerf?: number,
   ): void | Promise<void>;
+  /**
+   * With kernel timestamps: when the echo that ended the last round trip
+   * reached this host, on this thread's `performance.now()` clock;
+   * undefined otherwise, or when the kernel gave no stamp.
+   */
+  readonly arrivalPerf?: number;
   /** Closes the connection; a round trip in progress fails. Safe to call twice. */
   close(): void;
 }

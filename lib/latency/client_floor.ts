@@ -38,6 +38,8 @@ export interface ClientFloor {
   batches: number;
   engine: EngineName;
   sizeBytes: number;
+  /** Timed like the run: to the kernel's receive time of each echo. */
+  kernelTimestamps?: true;
   /** What answered: netspeed's echo on a Worker thread of the same process, on 127.0.0.1. */
   echo: "in-process netspeed echo on 127.0.0.1";
 }
@@ -48,11 +50,13 @@ export interface ClientFloor {
  * free loopback port, stopped again before this resolves. The best of
  * {@linkcode FLOOR_BATCHES} short batches is kept: a floor is the least
  * the client costs, and a batch that met another process's burst says
- * more about that process.
+ * more about that process. With `kernelTimestamps` each round trip ends
+ * at the kernel's receive time, as the run's will.
  */
 export async function measureClientFloor(
   engine: EngineName,
   sizeBytes: number,
+  kernelTimestamps = false,
 ): Promise<ClientFloor> {
   const server = await startServerThread({
     ...DEFAULT_TCP_SERVICES_OPTIONS,
@@ -62,7 +66,7 @@ export async function measureClientFloor(
   try {
     let best: ReturnType<typeof latencyStats> | undefined;
     for (let batch = 0; batch < FLOOR_BATCHES; batch++) {
-      const stats = await floorBatch(engine, sizeBytes, server.port("echo"));
+      const stats = await floorBatch(engine, sizeBytes, server.port("echo"), kernelTimestamps);
       if (stats.count > 0 && (best === undefined || stats.p50Us < best.p50Us)) best = stats;
     }
     if (best === undefined) {
@@ -77,6 +81,7 @@ export async function measureClientFloor(
       batches: FLOOR_BATCHES,
       engine,
       sizeBytes,
+      ...(kernelTimestamps ? { kernelTimestamps } : {}),
       echo: "in-process netspeed echo on 127.0.0.1",
     };
   } finally {
@@ -85,7 +90,12 @@ export async function measureClientFloor(
 }
 
 /** One batch: a latency Worker with one connection, its histogram's figures. */
-async function floorBatch(engine: EngineName, sizeBytes: number, port: number) {
+async function floorBatch(
+  engine: EngineName,
+  sizeBytes: number,
+  port: number,
+  kernelTimestamps: boolean,
+) {
   const job: LatencyJob = {
     workerId: 0,
     connectionIds: [0],
@@ -98,6 +108,7 @@ async function floorBatch(engine: EngineName, sizeBytes: number, port: number) {
     verify: true,
     runStartEpochMs: sharedClockMs(),
     engine,
+    kernelTimestamps,
   };
   let histogram: Histogram = createHistogram();
   const group = WorkerGroup.start<LatencyJob, ToLatencyWorker, FromLatencyWorker>({

@@ -14,6 +14,8 @@ import type { UdpSocketCounts } from "../worker_protocol.ts";
 import { MIN_RATE_RATIO, rateFigures } from "./schedule.ts";
 import {
   engineLine,
+  kernelTimedLine,
+  kernelTimedWarning,
   type LatencySummary,
   type LatencyTally,
   summarizeRoundTrips,
@@ -92,13 +94,10 @@ export function summarizeOpenLoop(t: OpenLoopTally): LatencySummary {
       } echoes differed from the datagram sent and were counted as lost`,
     );
   }
-  if (udp?.kernelTimed !== undefined && udp.kernelTimed < udp.received) {
-    warnings.push(
-      `${
-        formatCount(udp.received - udp.kernelTimed)
-      } echoes came without a kernel receive timestamp and were timed when the client read them, which adds its wake-up to their round trip`,
-    );
-  }
+  const unstamped = udp?.kernelTimed === undefined
+    ? undefined
+    : kernelTimedWarning(udp.received - udp.kernelTimed, "echoes");
+  if (unstamped) warnings.push(unstamped);
   if (udp && udp.late > 0) {
     warnings.push(
       `${
@@ -173,11 +172,7 @@ export function formatOpenLoopSummary(s: LatencySummary): string {
   const engine = engineLine(o);
   if (engine) lines.push(engine);
   if (s.udp?.kernelTimed !== undefined) {
-    lines.push(
-      `Reply times: when each echo reached this host (the kernel's receive timestamp, SO_TIMESTAMPNS), for ${
-        formatCount(s.udp.kernelTimed)
-      } of ${formatCount(s.udp.received)} echoes, so the client's own wake-up is not in them`,
-    );
+    lines.push(kernelTimedLine(s.udp.kernelTimed, s.udp.received, "echoes"));
   }
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {

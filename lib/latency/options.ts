@@ -67,9 +67,9 @@ export interface LatencyOptions extends FleetOptions {
    */
   calibrate?: boolean;
   /**
-   * `--udp` with the FFI engine: time each reply by the kernel's receive
-   * timestamp (SO_TIMESTAMPNS) instead of when the client read it.
-   * @default {false}
+   * With the FFI engine (UDP, or TCP ping-pong): end each round trip at the
+   * kernel's receive timestamp of the echo (SO_TIMESTAMPNS) instead of
+   * when the client read it. @default {false}
    */
   kernelTimestamps?: boolean;
 }
@@ -121,5 +121,6 @@ export function planWorkers(
     verify: options.verify,
     runStartEpochMs,
     engine: options.engine ?? "deno",
+    kernelTimestamps: options.kernelTimestamps === true,
   }));
 }

@@ -64,6 +64,12 @@ export interface LatencySummary
    */
   clientFloor?: ClientFloor;
   /**
+   * Closed loop with `--kernel-timestamps`: successful round trips that
+   * ended at the kernel's receive time of their echo (the others ended
+   * when the client read it).
+   */
+  kernelTimed?: number;
+  /**
    * Open loop over TCP: how late messages left after their intended send
    * time, µs. Part of the result's validity: a late sender spaces the load
    * differently than asked.
@@ -82,6 +88,8 @@ export function withClientFloor(summary: LatencySummary, floor: ClientFloor): La
 /** What the command counted during the run. */
 export interface LatencyTally extends AttemptTally {
   options: LatencyOptions;
+  /** With kernel timestamps: successful round trips that ended at the kernel's stamp. */
+  kernelTimed?: number;
 }
 
 /** Builds the summary of a closed-loop run from its tallies. */
@@ -94,7 +102,30 @@ export function summarizeLatency(t: LatencyTally): LatencySummary {
       } planned round trips were attempted: connections that failed stopped early`,
     ]
     : [];
-  return summarizeRoundTrips(t, "closed-loop", modeWarnings);
+  const unstamped = t.kernelTimed === undefined
+    ? undefined
+    : kernelTimedWarning(t.merged.totalCount - t.kernelTimed, "round trips");
+  if (unstamped) modeWarnings.push(unstamped);
+  const summary = summarizeRoundTrips(t, "closed-loop", modeWarnings);
+  return t.kernelTimed === undefined ? summary : { ...summary, kernelTimed: t.kernelTimed };
+}
+
+/**
+ * The line that says replies were timed by the kernel's receive time, and
+ * for how many of them.
+ */
+export function kernelTimedLine(kernelTimed: number, of: number, noun: string): string {
+  return `Reply times: when each echo reached this host (the kernel's receive timestamp, SO_TIMESTAMPNS), for ${
+    formatCount(kernelTimed)
+  } of ${formatCount(of)} ${noun}, so the client's own wake-up is not in them`;
+}
+
+/** The warning about replies the kernel did not stamp; undefined when there were none. */
+export function kernelTimedWarning(unstamped: number, noun: string): string | undefined {
+  if (unstamped <= 0) return undefined;
+  return `${
+    formatCount(unstamped)
+  } ${noun} came without a kernel receive timestamp and were timed when the client read the echo, which adds its wake-up to them`;
 }
 
 /**
@@ -178,6 +209,9 @@ export function formatLatencySummary(s: LatencySummary): string {
   ];
   const engine = engineLine(o);
   if (engine) lines.push(engine);
+  if (s.kernelTimed !== undefined) {
+    lines.push(kernelTimedLine(s.kernelTimed, s.done, "round trips"));
+  }
   const failures = Object.entries(s.errors).filter(([, n]) => n > 0);
   if (failures.length > 0) {
     lines.push(

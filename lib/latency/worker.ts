@@ -103,7 +103,7 @@ async function run(job: LatencyJob): Promise<void> {
   };
 
   // Phase 1: connect and warm up every connection, then wait for the go.
-  const engine = engineNamed(job.engine);
+  const engine = engineNamed(job.engine, { kernelTimestamps: job.kernelTimestamps });
   // A blocking engine runs one round trip at a time on this thread.
   const turns = engine.blocking && job.connectionIds.length > 1 ? new TurnLock() : undefined;
   const ready = await Promise.all(
@@ -119,12 +119,18 @@ async function run(job: LatencyJob): Promise<void> {
   const deadlineEpochMs = go?.deadlineEpochMs;
 
   // Phase 2: measure.
+  const stamps = { kernelTimed: 0 };
   await Promise.all(
-    live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns)),
+    live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns, stamps)),
   );
   clearInterval(flushTimer);
   flush();
-  post({ type: "done", workerId: job.workerId, histogram: encodeHistogram(histogram) });
+  post({
+    type: "done",
+    workerId: job.workerId,
+    histogram: encodeHistogram(histogram),
+    ...(job.kernelTimestamps ? { kernelTimed: stamps.kernelTimed } : {}),
+  });
 }
 
 interface Prepared {
@@ -222,8 +228,11 @@ async function measure(
   histogram: ReturnType<typeof createHistogram>,
   record: Recorder,
   turns: TurnLock | undefined,
+  /** Successful round trips of this worker that ended at the kernel's receive time. */
+  stamps: { kernelTimed: number },
 ): Promise<void> {
   const count = job.count ?? Infinity;
+  const stamped = job.kernelTimestamps;
   const pool = c.payloads;
   // Successful round trips not yet recorded: their start (performance.now()) and RTT.
   const startsPerf = new Float64Array(RECORD_EVERY);
@@ -262,7 +271,17 @@ async function measure(
         if (pending) await pending;
         // The clock stops when the echo is in; comparing it is not part of the round trip.
         lastEndPerf = performance.now();
-        rttUs = (lastEndPerf - t0) * 1000;
+        let endPerf = lastEndPerf;
+        if (stamped) {
+          // When the echo reached this host; a stamp before the send is a step of the wall
+          // clock between them, and the read time serves.
+          const arrivalPerf = c.conn.arrivalPerf;
+          if (arrivalPerf !== undefined && arrivalPerf >= t0) {
+            endPerf = arrivalPerf;
+            stamps.kernelTimed++;
+          }
+        }
+        rttUs = (endPerf - t0) * 1000;
         verify(job, c, k);
       } catch (error) {
         endTurn?.();
