@@ -14,6 +14,7 @@ import type {
 import type { UdpEchoOptions, UdpEchoTotals } from "./server/udp_echo.ts";
 import type { IntervalSchedule } from "./throughput/schedule.ts";
 import type { EngineName } from "./engine/socket_engine.ts";
+import type { ConnectionLimits } from "./server/connection_slots.ts";
 
 /** Why an attempt failed; "" means it succeeded. The index is the wire code. */
 export const ERROR_KINDS = [
@@ -365,6 +366,28 @@ export interface ToBusyPollWorker {
   stop: Int32Array;
   /** Bytes read at most per call. */
   bufferBytes: number;
+}
+
+/** Main thread → a thread of `serve --engine ffi`, once. */
+export interface ToEpollWorker {
+  type: "start";
+  /** The listener every thread accepts from (non-blocking; descriptors are the process's). */
+  listenerFd: number;
+  /** Element 0 turns 1 when the server stops. */
+  stop: Int32Array;
+  /** The server-wide connection counts (see `connection_slots.ts`). */
+  slots: SharedArrayBuffer;
+  limits: ConnectionLimits;
+  /** A connection with no progress for this long is closed; 0 never. */
+  idleTimeoutMs: number;
+  /** Bytes read at most per call, and kept at most for a peer that does not read. */
+  bufferBytes: number;
+}
+
+/** A thread of `serve --engine ffi` → main thread, once, when it stopped. */
+export interface FromEpollWorker {
+  type: "stopped";
+  totals: ServiceTotals;
 }
 
 /** A connection's Worker of `serve --busy-poll` → main thread, once, when it closed. */

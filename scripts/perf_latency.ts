@@ -7,10 +7,11 @@
  * (scripts/echo_baseline.c, built with the C compiler), netspeed's
  * engines (default, `--engine ffi`, `--busy-poll`, and `--engine ffi
  * --kernel-timestamps` to show the client's own wake-up), against sockperf's
- * server, a C epoll echo, a C busy-poll echo, `netspeed serve` and
- * `netspeed serve --busy-poll`. Each row runs unpinned and, where it makes
- * sense, with every process pinned to one core (`taskset -c 0`; busy-poll
- * rows are not pinned: two spinners on one core measure the scheduler).
+ * server, a C epoll echo, a C busy-poll echo, `netspeed serve`,
+ * `netspeed serve --engine ffi` and `netspeed serve --busy-poll`. Each
+ * row runs unpinned and, where it makes sense, with every process pinned
+ * to one core (`taskset -c 0`; busy-poll rows are not pinned: two
+ * spinners on one core measure the scheduler).
  * Rounds are interleaved; each figure is the median of the rounds.
  *
  * Then connection set-up: `connect --engine ffi` and the default engine
@@ -121,6 +122,8 @@ interface Servers {
   cEpoll?: number;
   cBusy?: number;
   netspeed: number;
+  /** `serve --engine ffi`: the echo through libc's epoll. */
+  netspeedEpoll?: number;
   netspeedBusy?: number;
 }
 
@@ -139,6 +142,13 @@ async function startServers(pinned: boolean): Promise<Servers> {
       ...["serve", "--port", "PORT", "--no-discard", "--no-chargen"],
     ]),
   };
+  if (Deno.build.os === "linux") {
+    servers.netspeedEpoll = await start(Deno.execPath(), [
+      ...NETSPEED,
+      ...["serve", "--engine", "ffi", "--threads", "1", "--port", "PORT", "--no-discard"],
+      "--no-chargen",
+    ]);
+  }
   if (hasSockperf) {
     // sockperf's server does not like a probe connection; give it a moment instead.
     servers.sockperf = await start("sockperf", [
@@ -203,6 +213,21 @@ const ROWS: Row[] = [
   {
     name: "netspeed --engine ffi -> netspeed serve",
     measure: (s, p) => netspeedClient(s.netspeed, ["--engine", "ffi"], p),
+  },
+  // Not in issue 10's table: `serve --engine ffi`, the echo through libc's epoll.
+  {
+    name: "C blocking client -> serve --engine ffi",
+    measure: (s, p) =>
+      echoBinary && s.netspeedEpoll ? cClient(echoBinary, s.netspeedEpoll, false, p) : undefined,
+  },
+  {
+    name: "netspeed --engine ffi -> serve --engine ffi",
+    measure: (s, p) =>
+      s.netspeedEpoll ? netspeedClient(s.netspeedEpoll, ["--engine", "ffi"], p) : undefined,
+  },
+  {
+    name: "netspeed latency -> serve --engine ffi",
+    measure: (s, p) => s.netspeedEpoll ? netspeedClient(s.netspeedEpoll, [], p) : undefined,
   },
   {
     name: "netspeed --busy-poll -> C epoll echo",

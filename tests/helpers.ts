@@ -33,6 +33,12 @@ export const ENGINES: readonly ("deno" | "ffi")[] = Deno.build.os === "linux"
   ? ["deno", "ffi"]
   : ["deno"];
 
+/**
+ * The engines `serve`'s end-to-end tests of its echo run with (`--engine`):
+ * the default one everywhere, the epoll one where it exists (Linux).
+ */
+export const SERVE_ENGINES = ENGINES;
+
 /** Output of a finished CLI run. */
 export interface CliResult {
   code: number;

@@ -4,7 +4,7 @@
  * load, out-of-descriptor recovery, and the abuse benchmark in small.
  */
 import assert from "node:assert/strict";
-import { runCli, startServe } from "./helpers.ts";
+import { runCli, SERVE_ENGINES, startServe } from "./helpers.ts";
 import { openIdle, plainEchoMs, resetBeforeAccept, spawnServe } from "../scripts/abuse_clients.ts";
 import { runAbuse } from "../scripts/perf_abuse.ts";
 
@@ -30,40 +30,50 @@ async function python(script: string, args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-Deno.test("serve answers a plain echo within 100 ms after 500 connections reset before accept", async () => {
-  await using server = await startServe(["--threads", "1"]);
-  await resetBeforeAccept(server.port, 500);
-  const echoMs = await bestEchoMs(server.port);
-  assert.ok(echoMs < 100, `the echo took ${echoMs} ms`);
-  const result = await server.stop();
-  assert.equal(result.code, 0, result.stderr);
-});
+for (const engine of SERVE_ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`serve --engine ${engine} answers a plain echo within 100 ms after 500 connections reset before accept`, async () => {
+    await using server = await startServe([...engineArgs, "--threads", "1"]);
+    await resetBeforeAccept(server.port, 500);
+    const echoMs = await bestEchoMs(server.port);
+    assert.ok(echoMs < 100, `the echo took ${echoMs} ms`);
+    const result = await server.stop();
+    assert.equal(result.code, 0, result.stderr);
+  });
+}
 
-Deno.test("serve --max-connections holds over every thread together", async () => {
-  await using server = await startServe(["--threads", "2", "--max-connections", "4"]);
-  const held = await openIdle(server.port, 10);
-  try {
-    // Each held connection either echoes (admitted) or is closed at once (refused).
-    const admitted = await Promise.all(held.conns.map(async (conn) => {
-      try {
-        await conn.write(new Uint8Array([1]));
-        return (await conn.read(new Uint8Array(1))) === 1;
-      } catch {
-        return false;
-      }
-    }));
-    assert.equal(admitted.filter(Boolean).length, 4);
-  } finally {
-    held.close();
-  }
-  const result = await server.stop();
-  assert.match(result.stdout, /^echo +4 +6 +0 /m);
-});
+for (const engine of SERVE_ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`serve --engine ${engine} --max-connections holds over every thread together`, async () => {
+    await using server = await startServe([
+      ...engineArgs,
+      "--threads",
+      "2",
+      "--max-connections",
+      "4",
+    ]);
+    const held = await openIdle(server.port, 10);
+    try {
+      // Each held connection either echoes (admitted) or is closed at once (refused).
+      const admitted = await Promise.all(held.conns.map(async (conn) => {
+        try {
+          await conn.write(new Uint8Array([1]));
+          return (await conn.read(new Uint8Array(1))) === 1;
+        } catch {
+          return false;
+        }
+      }));
+      assert.equal(admitted.filter(Boolean).length, 4);
+    } finally {
+      held.close();
+    }
+    const result = await server.stop();
+    assert.match(result.stdout, /^echo +4 +6 +0 /m);
+  });
+}
 
-Deno.test("serve --max-connections-per-client refuses one address's extra connections, not another's", async () => {
-  await using server = await startServe(["--threads", "2", "--max-connections-per-client", "3"]);
-  // Python can bind a source address; 127.0.0.2 is a second client on loopback.
-  const script = `
+// Python can bind a source address; 127.0.0.2 is a second client on loopback.
+const PER_CLIENT_SCRIPT = `
 import socket, sys, time
 port = int(sys.argv[1])
 def attempt(source):
@@ -87,12 +97,22 @@ for source, n in (("127.0.0.1", 5), ("127.0.0.2", 2)):
     results[source] = ok
 print(results["127.0.0.1"], results["127.0.0.2"])
 `;
-  const [first, second] = (await python(script, [String(server.port)])).split(" ").map(Number);
-  assert.equal(first, 3, "the first address keeps 3 connections");
-  assert.equal(second, 2, "the second address is not affected by the first");
-  const result = await server.stop();
-  assert.match(result.stdout, /^echo +5 +2 +0 /m);
-});
+
+for (const engine of SERVE_ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`serve --engine ${engine} --max-connections-per-client refuses one address's extra connections, not another's`, async () => {
+    await using server = await startServe([
+      ...engineArgs,
+      ...["--threads", "2", "--max-connections-per-client", "3"],
+    ]);
+    const [first, second] = (await python(PER_CLIENT_SCRIPT, [String(server.port)])).split(" ")
+      .map(Number);
+    assert.equal(first, 3, "the first address keeps 3 connections");
+    assert.equal(second, 2, "the second address is not affected by the first");
+    const result = await server.stop();
+    assert.match(result.stdout, /^echo +5 +2 +0 /m);
+  });
+}
 
 Deno.test("serve --udp-rate-limit-per-source keeps one flooding source from starving another", async () => {
   await using server = await startServe(["--udp", "--udp-rate-limit-per-source", "100/s"]);
@@ -119,39 +139,42 @@ Deno.test("serve --udp-rate-limit-per-source keeps one flooding source from star
   assert.match(stopped.stdout, /over the rate limit, \d+ over the per-source limit/);
 });
 
-Deno.test("serve stops on SIGTERM within 2 s while 1,000 connections echo, with totals", async () => {
-  await using server = await startServe();
-  const held = await openIdle(server.port, 1000);
-  let roundTrips = 0;
-  let running = true;
-  const loops = held.conns.map(async (conn) => {
-    const buffer = new Uint8Array(64);
-    try {
-      while (running) {
-        await conn.write(buffer);
-        let filled = 0;
-        while (filled < 64) {
-          const n = await conn.read(buffer.subarray(filled));
-          if (n === null) return;
-          filled += n;
+for (const engine of SERVE_ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`serve --engine ${engine} stops on SIGTERM within 2 s while 1,000 connections echo, with totals`, async () => {
+    await using server = await startServe(engineArgs);
+    const held = await openIdle(server.port, 1000);
+    let roundTrips = 0;
+    let running = true;
+    const loops = held.conns.map(async (conn) => {
+      const buffer = new Uint8Array(64);
+      try {
+        while (running) {
+          await conn.write(buffer);
+          let filled = 0;
+          while (filled < 64) {
+            const n = await conn.read(buffer.subarray(filled));
+            if (n === null) return;
+            filled += n;
+          }
+          roundTrips++;
         }
-        roundTrips++;
-      }
-    } catch { /* the server closed it */ }
+      } catch { /* the server closed it */ }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.ok(roundTrips > 1000, `only ${roundTrips} round trips before the stop`);
+    const started = performance.now();
+    const result = await server.stop("SIGTERM");
+    const stopMs = performance.now() - started;
+    running = false;
+    await Promise.all(loops);
+    held.close();
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(stopMs < 2000, `exit took ${stopMs} ms`);
+    assert.match(result.stdout, /Stopped by SIGTERM/);
+    assert.match(result.stdout, /^echo +1,00\d /m);
   });
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  assert.ok(roundTrips > 1000, `only ${roundTrips} round trips before the stop`);
-  const started = performance.now();
-  const result = await server.stop("SIGTERM");
-  const stopMs = performance.now() - started;
-  running = false;
-  await Promise.all(loops);
-  held.close();
-  assert.equal(result.code, 0, result.stderr);
-  assert.ok(stopMs < 2000, `exit took ${stopMs} ms`);
-  assert.match(result.stdout, /Stopped by SIGTERM/);
-  assert.match(result.stdout, /^echo +1,00\d /m);
-});
+}
 
 Deno.test("serve refuses a port another netspeed serve holds, even with --threads", async () => {
   await using first = await startServe(["--threads", "2"]);
@@ -187,20 +210,23 @@ Deno.test("serve rejects bad --threads and --max-connections-per-client with one
   }
 });
 
-Deno.test("serve recovers as soon as descriptors free after running out of them (EMFILE)", async () => {
-  // A limit of 64 open files: the runtime takes some, so 80 clients exhaust it.
-  await using server = await spawnServe(
-    ["--port", "0", "--no-discard", "--no-chargen", "--threads", "1"],
-    64,
-  );
-  const held = await openIdle(server.port, 80);
-  // The kernel completes handshakes the server cannot accept: the clients connected anyway.
-  assert.equal(held.conns.length, 80, held.stoppedBy);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  held.close();
-  const echoMs = await bestEchoMs(server.port);
-  assert.ok(echoMs < 500, `the echo after the descriptors freed took ${echoMs} ms`);
-});
+for (const engine of SERVE_ENGINES) {
+  const engineArgs = ["--engine", engine];
+  Deno.test(`serve --engine ${engine} recovers as soon as descriptors free after running out of them (EMFILE)`, async () => {
+    // A limit of 64 open files: the runtime takes some, so 80 clients exhaust it.
+    await using server = await spawnServe(
+      [...engineArgs, "--port", "0", "--no-discard", "--no-chargen", "--threads", "1"],
+      64,
+    );
+    const held = await openIdle(server.port, 80);
+    // The kernel completes handshakes the server cannot accept: the clients connected anyway.
+    assert.equal(held.conns.length, 80, held.stoppedBy);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    held.close();
+    const echoMs = await bestEchoMs(server.port);
+    assert.ok(echoMs < 500, `the echo after the descriptors freed took ${echoMs} ms`);
+  });
+}
 
 Deno.test("serve survives the abuse benchmark in small: every phase answers, the stop is clean", async () => {
   const result = await runAbuse({

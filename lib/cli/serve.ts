@@ -51,6 +51,8 @@ export interface ServeFlags {
   busyPoll?: boolean;
   busyPollThreads?: string;
   udpRateLimitPerSource?: string;
+  /** "deno" (default) or "ffi": the TCP echo through libc's epoll. */
+  engine?: string;
 }
 
 /** Pure: the UDP echo options of `--udp` and its companions, or null without `--udp`. */
@@ -131,7 +133,50 @@ export function parseServeFlags(flags: ServeFlags): ServeOptions {
       ? null
       : parsePort(flags.timePort, "--time-port", { allowZero: true }),
     busyPoll: parseServeBusyPollFlags(flags),
+    engine: parseServeEngineFlag(flags),
   };
+}
+
+/**
+ * Pure: the checks of a plain TCP echo served through FFI (`--busy-poll`,
+ * `--engine ffi`): Linux, no UDP, no TLS, the echo on, an IP address.
+ */
+function requirePlainFfiEcho(flags: ServeFlags, option: string, os: string): void {
+  if (os !== "linux") throw new UsageError(`Option ${option} runs on Linux only, not on "${os}"`);
+  if (flags.udp) {
+    throw new UsageError(`Option ${option} serves TCP echo only: it cannot be used with --udp`);
+  }
+  if (flags.tlsCert !== undefined) {
+    throw new UsageError(
+      `Option ${option} serves plain TCP echo only: it cannot be used with --tls-cert "${flags.tlsCert}"`,
+    );
+  }
+  if (!flags.echo) {
+    throw new UsageError(`Option ${option} serves echo: it cannot be used with --no-echo`);
+  }
+  if (!/^(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/.test(flags.host)) {
+    throw new UsageError(`Option ${option} binds an IP address, not "${flags.host}"`);
+  }
+}
+
+/** Pure: `--engine`, "deno" (the default) or "ffi" (echo only, through epoll). */
+export function parseServeEngineFlag(
+  flags: ServeFlags,
+  os: string = Deno.build.os,
+): "deno" | "ffi" {
+  const engine = flags.engine ?? "deno";
+  if (engine !== "deno" && engine !== "ffi") {
+    throw new UsageError(`Invalid --engine "${engine}": expected deno or ffi`);
+  }
+  if (engine === "ffi") {
+    if (flags.busyPoll) {
+      throw new UsageError(
+        "Options --engine ffi and --busy-poll are two FFI echoes: give one (--busy-poll spins, --engine ffi waits in epoll)",
+      );
+    }
+    requirePlainFfiEcho(flags, "--engine ffi", os);
+  }
+  return engine;
 }
 
 /** Pure: `--busy-poll` and its bound, or null without `--busy-poll`. */
@@ -147,21 +192,7 @@ export function parseServeBusyPollFlags(
     }
     return null;
   }
-  if (os !== "linux") throw new UsageError(`Option --busy-poll runs on Linux only, not on "${os}"`);
-  if (flags.udp) {
-    throw new UsageError("Option --busy-poll serves TCP echo only: it cannot be used with --udp");
-  }
-  if (flags.tlsCert !== undefined) {
-    throw new UsageError(
-      `Option --busy-poll serves plain TCP echo only: it cannot be used with --tls-cert "${flags.tlsCert}"`,
-    );
-  }
-  if (!flags.echo) {
-    throw new UsageError("Option --busy-poll serves echo: it cannot be used with --no-echo");
-  }
-  if (!/^(\d+\.\d+\.\d+\.\d+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/.test(flags.host)) {
-    throw new UsageError(`Option --busy-poll binds an IP address, not "${flags.host}"`);
-  }
+  requirePlainFfiEcho(flags, "--busy-poll", os);
   // With --busy-poll a thread is a connection spun for, so --threads is its bound too.
   if (
     flags.threads !== undefined && flags.busyPollThreads !== undefined &&
@@ -241,6 +272,11 @@ export const registerServe: Register = (program, select) => {
     .option(
       "--time-port <port>",
       "also tell clients the time on this port (their --time-port), so that merge can tell skewed clocks; 0 picks a free port",
+    )
+    .option(
+      "--engine <name>",
+      "deno, or ffi: echo only, served through libc's epoll as a C server serves it (Linux, needs --allow-ffi)",
+      "deno",
     )
     .option(
       "--busy-poll",

@@ -7,18 +7,18 @@
  */
 import { ExitCode, type ExitCodeValue, RunError } from "../errors.ts";
 import { onInterrupt } from "../signals.ts";
-import { formatCount, formatTable } from "../table.ts";
+import { formatCount } from "../table.ts";
 import { formatHostPort } from "../units.ts";
-import type { TcpServiceName } from "../server/tcp_services.ts";
+import { DEFAULT_BACKLOG } from "../server/tcp_services.ts";
 import {
   DEFAULT_SERVER_OPTIONS,
   type ServerOptions,
   type ServerUdpOptions,
   startServer,
 } from "../server/server_thread.ts";
-import type { UdpEchoTotals } from "../server/udp_echo.ts";
 import { TimeService } from "../clock/time_service.ts";
-import { serveBusyPoll } from "./serve_busy_poll.ts";
+import { serveBusyPoll, serveEpoll } from "./serve_ffi.ts";
+import { formatServeTotals, formatUdpTotals } from "../server/totals_table.ts";
 
 /** Echo over UDP as `serve` runs it: on the TCP echo port's number. */
 export type ServeUdpOptions = ServerUdpOptions;
@@ -32,6 +32,11 @@ export type ServeOptions = ServerOptions & {
    * FFI), at most `threads` at once; off when absent or `null`. @default {null}
    */
   busyPoll?: { threads: number } | null;
+  /**
+   * "ffi": echo only, served through libc's epoll on `threads` threads
+   * (Linux, FFI). @default {"deno"}
+   */
+  engine?: "deno" | "ffi";
 };
 
 /** The defaults of `netspeed serve`. */
@@ -46,6 +51,18 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
       threads: options.busyPoll.threads,
       bufferBytes: options.bufferBytes,
     });
+  }
+  if (options.engine === "ffi") {
+    return await serveEpoll({
+      host: options.host,
+      port: options.ports.echo ?? 0,
+      threads: options.threads,
+      backlog: options.backlog ?? DEFAULT_BACKLOG,
+      maxConnections: options.maxConnections,
+      maxConnectionsPerClient: options.maxConnectionsPerClient ?? 0,
+      idleTimeoutMs: options.idleTimeoutMs,
+      bufferBytes: options.bufferBytes,
+    }, options.ports.discard !== null || options.ports.chargen !== null);
   }
   // Signals are caught before anything listens: once a client can reach a
   // thread (any of them), stopping the server must already print totals.
@@ -88,45 +105,4 @@ export async function serve(options: ServeOptions): Promise<ExitCodeValue> {
   if (totals.udp) console.log(formatUdpTotals(totals.udp));
   if (time) console.log(`time: ${formatCount(time.answered)} clock readings given`);
   return ExitCode.ok;
-}
-
-/** The UDP echo's line printed when `serve` stops. */
-export function formatUdpTotals(t: UdpEchoTotals): string {
-  return `udp-echo: ${formatCount(t.received)} datagrams received, ${
-    formatCount(t.echoed)
-  } echoed (${formatCount(t.bytesEchoed)} bytes), dropped: ${
-    formatCount(t.droppedTooBig)
-  } too big, ${formatCount(t.droppedRateLimit)} over the rate limit, ${
-    formatCount(t.droppedSourceLimit)
-  } over the per-source limit`;
-}
-
-/** The totals table printed when `serve` stops. */
-export function formatServeTotals(
-  totals: Record<
-    TcpServiceName,
-    {
-      connections: number;
-      refused: number;
-      idleClosed: number;
-      bytesReceived: number;
-      bytesSent: number;
-    }
-  >,
-  services: TcpServiceName[],
-): string {
-  return formatTable(
-    ["service", "connections", "refused", "idle closed", "bytes received", "bytes sent"],
-    services.map((service) => {
-      const t = totals[service];
-      return [
-        service,
-        formatCount(t.connections),
-        formatCount(t.refused),
-        formatCount(t.idleClosed),
-        formatCount(t.bytesReceived),
-        formatCount(t.bytesSent),
-      ];
-    }),
-  );
 }

@@ -45,6 +45,16 @@ export const LINUX = Object.freeze({
   EADDRNOTAVAIL: 99,
   EPIPE: 32,
   ECONNABORTED: 103,
+  EPOLLIN: 0x001,
+  EPOLLOUT: 0x004,
+  EPOLLERR: 0x008,
+  EPOLLHUP: 0x010,
+  /** Wake one of the epoll sets waiting on a shared listener, not all. */
+  EPOLLEXCLUSIVE: 1 << 28,
+  EPOLL_CTL_ADD: 1,
+  EPOLL_CTL_DEL: 2,
+  EPOLL_CTL_MOD: 3,
+  EPOLL_CLOEXEC: 0o2000000,
 });
 
 import { UsageError } from "../errors.ts";
@@ -78,6 +88,10 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   // Variadic in C; called with one int argument, which both Linux ABIs pass like a fixed one.
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
@@ -176,6 +190,27 @@ export function ipv6Bytes(ip: string): Uint8Array {
     bytes[2 * i + 1] = g & 0xff;
   });
   return bytes;
+}
+
+/**
+ * Bytes of one `struct epoll_event` (a u32 of events, then a u64 of data):
+ * packed on x86-64, the u64 aligned to 8 elsewhere.
+ */
+export const EPOLL_EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
+/** Where an epoll event's data lies within it. */
+export const EPOLL_DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
+
+/** The IP address a `struct sockaddr_in`/`sockaddr_in6` holds, as text (IPv6 unabridged). */
+export function ipOfAddress(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  if (view.getUint16(0, true) === LINUX.AF_INET6) {
+    const groups = Array.from(
+      { length: 8 },
+      (_, i) => view.getUint16(8 + 2 * i, false).toString(16),
+    );
+    return groups.join(":");
+  }
+  return Array.from(bytes.subarray(4, 8)).join(".");
 }
 
 /** A `struct timeval` of `ms` milliseconds, for SO_RCVTIMEO/SO_SNDTIMEO. */

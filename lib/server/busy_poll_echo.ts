@@ -9,10 +9,8 @@
  *
  * @module
  */
-import { libc, LINUX, portOfAddress, socketAddress } from "../engine/libc.ts";
-import { setIntOption } from "../engine/ffi_socket.ts";
-import { RunError } from "../errors.ts";
-import { formatHostPort } from "../units.ts";
+import { libc, LINUX } from "../engine/libc.ts";
+import { listenFfi } from "./ffi_listener.ts";
 import { formatCount } from "../table.ts";
 import type { FromBusyPollWorker, ToBusyPollWorker } from "../worker_protocol.ts";
 
@@ -74,25 +72,8 @@ export class BusyPollEcho {
 
   /** Binds and listens; throws RunError when it cannot. */
   static start(options: BusyPollEchoOptions): BusyPollEcho {
-    const c = libc();
-    const address = socketAddress(options.host, options.port);
-    const fd = c.socket(
-      address.family,
-      LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC,
-      0,
-    );
-    if (fd < 0) throw new RunError("Cannot open a socket for the busy-polling echo");
-    setIntOption(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, 1);
-    if (c.bind(fd, address.bytes, address.bytes.length) !== 0 || c.listen(fd, 128) !== 0) {
-      c.close(fd);
-      throw new RunError(
-        `Cannot listen on "${formatHostPort(options)}": the address is in use or not available`,
-      );
-    }
-    const bound = new Uint8Array(address.bytes.length);
-    const length = new Uint8Array(new Uint32Array([bound.length]).buffer);
-    c.getsockname(fd, bound, length);
-    return new BusyPollEcho(options, fd, portOfAddress(bound));
+    const { fd, port } = listenFfi(options.host, options.port, 128, "the busy-polling echo");
+    return new BusyPollEcho(options, fd, port);
   }
 
   /** Waits for connections without holding the main thread, until closed. */
