@@ -17,32 +17,52 @@ import {
   formatBusyPollTotals,
 } from "../server/busy_poll_echo.ts";
 
-/** Runs the busy-polling echo until a signal arrives; resolves with the exit code. */
-export async function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitCodeValue> {
-  assertFfiAllowed("--busy-poll");
-  // Signals are caught before anything listens, as in `serve`.
+/**
+ * Starts an echo with the signals already caught (once a client can reach
+ * it, stopping must print its totals, as in `serve`), announces it, and on
+ * SIGINT/SIGTERM stops it and prints what it did.
+ */
+async function serveUntilSignal<Echo>(
+  start: () => Echo,
+  announce: (echo: Echo) => void,
+  stop: (echo: Echo) => Promise<string>,
+): Promise<ExitCodeValue> {
   const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
   const removeListeners = onInterrupt(resolve);
-  let echo: BusyPollEcho;
+  let echo: Echo;
   try {
-    echo = BusyPollEcho.start(options);
+    echo = start();
   } catch (error) {
     removeListeners();
     throw error;
   }
-  console.log(
-    `echo listening on ${
-      formatHostPort(echo)
-    } (tcp, busy-poll: up to ${options.threads} connection${
-      options.threads === 1 ? "" : "s"
-    } at once, each spinning on a full core)`,
-  );
+  announce(echo);
   const signal = await stopped;
   removeListeners();
-  await echo.close();
+  const totals = await stop(echo);
   console.log(`\nStopped by ${signal}.`);
-  console.log(formatBusyPollTotals(echo.totals));
+  console.log(totals);
   return ExitCode.ok;
+}
+
+/** Runs the busy-polling echo until a signal arrives; resolves with the exit code. */
+export function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitCodeValue> {
+  assertFfiAllowed("--busy-poll");
+  return serveUntilSignal(
+    () => BusyPollEcho.start(options),
+    (echo) =>
+      console.log(
+        `echo listening on ${
+          formatHostPort(echo)
+        } (tcp, busy-poll: up to ${options.threads} connection${
+          options.threads === 1 ? "" : "s"
+        } at once, each spinning on a full core)`,
+      ),
+    async (echo) => {
+      await echo.close();
+      return formatBusyPollTotals(echo.totals);
+    },
+  );
 }
 
 /**
@@ -50,27 +70,18 @@ export async function serveBusyPoll(options: BusyPollEchoOptions): Promise<ExitC
  * `othersAsked`: discard or chargen were left on, which this echo does not
  * serve, and the listening lines say so.
  */
-export async function serveEpoll(
+export function serveEpoll(
   options: EpollEchoOptions,
   othersAsked: boolean,
 ): Promise<ExitCodeValue> {
   assertFfiAllowed("--engine ffi");
-  const { promise: stopped, resolve } = Promise.withResolvers<Deno.Signal>();
-  const removeListeners = onInterrupt(resolve);
-  let echo: EpollEcho;
-  try {
-    echo = EpollEcho.start(options);
-  } catch (error) {
-    removeListeners();
-    throw error;
-  }
-  console.log(`echo listening on ${formatHostPort(echo)} (tcp)`);
-  console.log(`threads: ${options.threads}, engine ffi (libc's epoll through FFI)`);
-  if (othersAsked) console.log("Note: --engine ffi serves echo only: no discard, no chargen");
-  const signal = await stopped;
-  removeListeners();
-  const totals = await echo.close();
-  console.log(`\nStopped by ${signal}.`);
-  console.log(formatServeTotals({ echo: totals }, ["echo"]));
-  return ExitCode.ok;
+  return serveUntilSignal(
+    () => EpollEcho.start(options),
+    (echo) => {
+      console.log(`echo listening on ${formatHostPort(echo)} (tcp)`);
+      console.log(`threads: ${options.threads}, engine ffi (libc's epoll through FFI)`);
+      if (othersAsked) console.log("Note: --engine ffi serves echo only: no discard, no chargen");
+    },
+    async (echo) => formatServeTotals({ echo: await echo.close() }, ["echo"]),
+  );
 }

@@ -12,7 +12,7 @@
 import { libc, LINUX } from "../engine/libc.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
 import { listenFfi } from "./ffi_listener.ts";
-import type { ServiceTotals } from "./tcp_services.ts";
+import { addServiceTotals, type ServiceTotals, zeroServiceTotals } from "./tcp_services.ts";
 import type { FromEpollWorker, ToEpollWorker } from "../worker_protocol.ts";
 
 const WORKER_URL = new URL("./epoll_echo_worker.ts", import.meta.url).href;
@@ -95,14 +95,8 @@ export class EpollEcho {
     const all = await Promise.all(this.#stopped);
     libc().shutdown(this.#listener, LINUX.SHUT_RDWR);
     libc().close(this.#listener);
-    const sum = (key: keyof ServiceTotals) => all.reduce((total, t) => total + t[key], 0);
-    return {
-      connections: sum("connections"),
-      refused: sum("refused"),
-      refusedPerClient: sum("refusedPerClient"),
-      idleClosed: sum("idleClosed"),
-      bytesReceived: sum("bytesReceived"),
-      bytesSent: sum("bytesSent"),
-    };
+    const sum = zeroServiceTotals();
+    for (const t of all) addServiceTotals(sum, t);
+    return sum;
   }
 }

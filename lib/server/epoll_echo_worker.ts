@@ -22,7 +22,7 @@
 import { EPOLL_DATA_OFFSET, EPOLL_EVENT_BYTES, ipOfAddress, libc, LINUX } from "../engine/libc.ts";
 import { setIntOption, usize } from "../engine/ffi_socket.ts";
 import { ConnectionSlots, type Slot } from "./connection_slots.ts";
-import type { ServiceTotals } from "./tcp_services.ts";
+import { type ServiceTotals, zeroServiceTotals } from "./tcp_services.ts";
 import type { FromEpollWorker, ToEpollWorker } from "../worker_protocol.ts";
 
 /** Longest wait in `epoll_wait` before the stop flag and the idle sweep are looked at. */
@@ -56,14 +56,7 @@ self.onmessage = (event: MessageEvent<ToEpollWorker>) => {
 
 function serve(job: ToEpollWorker): ServiceTotals {
   const c = libc();
-  const totals: ServiceTotals = {
-    connections: 0,
-    refused: 0,
-    refusedPerClient: 0,
-    idleClosed: 0,
-    bytesReceived: 0,
-    bytesSent: 0,
-  };
+  const totals = zeroServiceTotals();
   const slots = new ConnectionSlots(job.slots, job.limits);
   const conns = new Map<number, Conn>();
   const buffer = new Uint8Array(job.bufferBytes);

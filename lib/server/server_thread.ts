@@ -25,12 +25,14 @@ import type { FromServerWorker, ToServerWorker } from "../worker_protocol.ts";
 import { ConnectionSlots } from "./connection_slots.ts";
 import { ThreadServices } from "./thread_services.ts";
 import {
+  addServiceTotals,
   type BoundService,
   closeQuietly,
   DEFAULT_TCP_SERVICES_OPTIONS,
   type ServiceTotals,
   type TcpServiceName,
   type TcpServicesOptions,
+  zeroServiceTotals,
 } from "./tcp_services.ts";
 import type { UdpEchoOptions, UdpEchoTotals } from "./udp_echo.ts";
 
@@ -244,14 +246,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
 /** Adds up the totals several threads reported. */
 export function sumTotals(replies: FromServerWorker[]): ServerTotals {
-  const zero = (): ServiceTotals => ({
-    connections: 0,
-    refused: 0,
-    refusedPerClient: 0,
-    idleClosed: 0,
-    bytesReceived: 0,
-    bytesSent: 0,
-  });
+  const zero = zeroServiceTotals;
   const tcp: Record<TcpServiceName, ServiceTotals> = {
     echo: zero(),
     discard: zero(),
@@ -262,8 +257,7 @@ export function sumTotals(replies: FromServerWorker[]): ServerTotals {
   for (const reply of replies) {
     if (reply.type !== "totals" && reply.type !== "stopped") continue;
     for (const [service, t] of Object.entries(reply.totals ?? {})) {
-      const sum = tcp[service as TcpServiceName];
-      for (const key of Object.keys(sum) as (keyof ServiceTotals)[]) sum[key] += t[key] ?? 0;
+      addServiceTotals(tcp[service as TcpServiceName], t);
     }
     if (reply.udp) udp = { ...reply.udp };
   }

@@ -115,6 +115,23 @@ export interface ServiceTotals {
   bytesSent: number;
 }
 
+/** Counters of a service that has done nothing yet. */
+export function zeroServiceTotals(): ServiceTotals {
+  return {
+    connections: 0,
+    refused: 0,
+    refusedPerClient: 0,
+    idleClosed: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
+}
+
+/** Adds `t`'s counters into `sum` (a key `t` lacks adds nothing). */
+export function addServiceTotals(sum: ServiceTotals, t: Partial<ServiceTotals>): void {
+  for (const key of Object.keys(sum) as (keyof ServiceTotals)[]) sum[key] += t[key] ?? 0;
+}
+
 /** A bound service: where it listens. */
 export interface BoundService {
   service: TcpServiceName;
@@ -181,14 +198,7 @@ export class TcpServices {
   private constructor(options: TcpServicesOptions, slots: ConnectionSlots) {
     this.#options = options;
     this.#slots = slots;
-    const zero = (): ServiceTotals => ({
-      connections: 0,
-      refused: 0,
-      refusedPerClient: 0,
-      idleClosed: 0,
-      bytesReceived: 0,
-      bytesSent: 0,
-    });
+    const zero = zeroServiceTotals;
     this.totals = { echo: zero(), discard: zero(), chargen: zero(), "tls-echo": zero() };
   }
 
