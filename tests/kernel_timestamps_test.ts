@@ -134,8 +134,9 @@ Deno.test({
   name: "an FFI connection with kernel timestamps dates an echo by its arrival, not its read",
   ignore: linuxOnly,
   async fn() {
-    // A peer that sends 64 bytes before anything is asked (once the socket asked for stamps:
-    // the kernel stamps only what arrives after that).
+    // A peer that sends 64 bytes before anything is asked, once the socket asked for stamps
+    // and the kernel had a moment to start stamping: the first socket on a host to ask turns
+    // stamping on through deferred work, and TCP data that came before has no stamp.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const accepted = listener.accept();
     const { port } = listener.addr as Deno.NetAddr;
@@ -143,6 +144,7 @@ Deno.test({
       kernelTimestamps: true,
     });
     const peer = await accepted;
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await peer.write(new Uint8Array(64).fill(9));
     try {
       // The bytes are in this host's socket now; read them 30 ms later.
@@ -177,7 +179,8 @@ Deno.test({
     const out = await runCli([
       "latency",
       `127.0.0.1:${echo.port}`,
-      ...["--engine", "ffi", "--kernel-timestamps", "-c", "2", "-n", "25", "--warmup", "1"],
+      // Warm-up round trips of 10 ms give the kernel time to start stamping (see above).
+      ...["--engine", "ffi", "--kernel-timestamps", "-c", "2", "-n", "25", "--warmup", "5"],
       ...["--csv", csv, "--json", json, "--no-progress"],
     ]);
     assert.equal(out.code, 0, out.stderr);
@@ -209,7 +212,8 @@ for (const engineArgs of [["--engine", "ffi"], ["--busy-poll"]]) {
       const out = await runCli([
         "latency",
         `127.0.0.1:${server.port}`,
-        ...[...engineArgs, "--kernel-timestamps", "-n", "2000", "--json", json, "--no-progress"],
+        ...[...engineArgs, "--kernel-timestamps", "-n", "2000", "--warmup", "2000"],
+        ...["--json", json, "--no-progress"],
       ]);
       assert.equal(out.code, 0, out.stderr);
       assert.doesNotMatch(out.stdout, /without a kernel receive timestamp/);

@@ -17,7 +17,10 @@
  * `performance.now()` by the two clocks' offset read right after the
  * `recvmsg`, so a step of the wall clock moves at most the reads across
  * it. A stamp in the future, or a missing one, leaves `arrivalPerf`
- * undefined, and the caller uses its own clock.
+ * undefined, and the caller uses its own clock (and counts it). Stamps go
+ * missing at first: the first socket on a host to ask turns stamping on
+ * through deferred kernel work, and TCP data that arrived before it has
+ * none (a datagram gets its read time instead). The warm-up covers that.
  *
  * @module
  */
