@@ -236,7 +236,7 @@ export const registerServe: Register = (program, select) => {
     )
     .option(
       "--threads <n>",
-      "threads, each with its own listener on the same ports (default: the number of cores); with --busy-poll, the connections spun for at once",
+      "threads, each with its own listener on the same ports (default: the number of cores); with --engine ffi, the threads waiting in epoll; with --busy-poll, the connections spun for at once",
     )
     .option(
       "--backlog <n>",
