@@ -100,6 +100,8 @@ export type FromLatencyWorker =
     histogram: string;
     /** With kernel timestamps: successful round trips that ended at the kernel's stamp. */
     kernelTimed?: number;
+    /** When its measuring loops returned (shared clock); null when it had nothing to measure. */
+    measuredUntilEpochMs: number | null;
   }
   | { type: "error"; workerId: number; message: string };
 
@@ -252,6 +254,8 @@ export type FromConnectWorker =
     histogram: string;
     /** The first failure's message, so a run where all fail can say why. */
     firstError: string | null;
+    /** When its last attempt ended (shared clock); null when it made none. */
+    measuredUntilEpochMs: number | null;
   }
   | { type: "error"; workerId: number; message: string };
 

@@ -173,6 +173,20 @@ export async function readCsv(path: string): Promise<Record<string, string>[]> {
   return parse(await Deno.readTextFile(path), { columns: true, skip_empty_lines: true });
 }
 
+/**
+ * How long after the last CSV row ended (its start plus `durationColumn`)
+ * the JSON's measured window ends, in ms: what a count-based run's rate
+ * divides by beyond the measuring.
+ */
+export function windowEndAfterLastRowMs(
+  summary: { window: { originEpochMs: number; endEpochMs: number } },
+  rows: Record<string, string>[],
+  durationColumn: string,
+): number {
+  const lastEndUs = Math.max(...rows.map((r) => Number(r.start_us) + Number(r[durationColumn])));
+  return summary.window.endEpochMs - (summary.window.originEpochMs + lastEndUs / 1000);
+}
+
 /** Exact percentile of sorted values, nearest-rank (as HdrHistogram defines it). */
 export function nearestRank(sorted: number[], percent: number): number {
   const rank = Math.max(1, Math.ceil((percent / 100) * sorted.length));

@@ -12,6 +12,7 @@ import {
   runCli,
   startServe,
   tempDir,
+  windowEndAfterLastRowMs,
 } from "./helpers.ts";
 
 for (const engine of ENGINES) {
@@ -47,6 +48,9 @@ for (const engine of ENGINES) {
     assert.match(summary.run.runId, /^[0-9a-f-]{36}$/);
     assert.equal(summary.options.workers, 2);
     assert.equal(summary.options.engine, engine);
+    // A count-based run's rate divides by the measuring, which ended with the last round trip.
+    const endGapMs = windowEndAfterLastRowMs(summary, rows, "rtt_us");
+    assert.ok(endGapMs > -0.01 && endGapMs < 5, `window ends ${endGapMs} ms after the last row`);
     // The JSON percentiles (merged HDR histograms) agree with the CSV rows to 0.1%.
     const rtts = rows.map((r) => Number(r.rtt_us)).sort((a, b) => a - b);
     for (

@@ -91,6 +91,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
   }));
   let attempts = 0;
   const firstErrors: string[] = [];
+  // The latest any worker reported (see phaseTiming).
+  let measuredUntilEpochMs = -Infinity;
   const group = WorkerGroup.start<ConnectJob, ToConnectWorker, FromConnectWorker>({
     url: WORKER_URL,
     name: "connect",
@@ -108,6 +110,10 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
       } else if (message.type === "done") {
         perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
         if (message.firstError !== null) firstErrors.push(message.firstError);
+        measuredUntilEpochMs = Math.max(
+          measuredUntilEpochMs,
+          message.measuredUntilEpochMs ?? -Infinity,
+        );
       }
     },
   });
@@ -132,8 +138,8 @@ export async function runConnect(options: ConnectOptions): Promise<ConnectResult
     })),
   });
   csv?.close();
-  hlog?.finish(phase.endEpochMs);
-  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs);
+  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs, measuredUntilEpochMs);
+  hlog?.finish(timing.endEpochMs);
 
   const summary = summarizeConnect({
     options,

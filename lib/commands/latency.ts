@@ -92,6 +92,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   let attempts = 0;
   let liveConnections = 0;
   let kernelTimed = 0;
+  // The latest any worker reported (see phaseTiming).
+  let measuredUntilEpochMs = -Infinity;
   const group = WorkerGroup.start<LatencyJob, ToLatencyWorker, FromLatencyWorker>({
     url: WORKER_URL,
     name: "latency",
@@ -109,6 +111,10 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
       } else if (message.type === "done") {
         perWorker[message.workerId].histogram = decodeHistogram(message.histogram);
         kernelTimed += message.kernelTimed ?? 0;
+        measuredUntilEpochMs = Math.max(
+          measuredUntilEpochMs,
+          message.measuredUntilEpochMs ?? -Infinity,
+        );
       }
     },
   });
@@ -133,8 +139,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
     })),
   });
   csv?.close();
-  hlog?.finish(phase.endEpochMs);
-  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs);
+  const timing = phaseTiming(phase, startEpochMs, deadlineEpochMs, measuredUntilEpochMs);
+  hlog?.finish(timing.endEpochMs);
 
   const summary = summarizeLatency({
     options,

@@ -123,6 +123,8 @@ async function run(job: LatencyJob): Promise<void> {
   await Promise.all(
     live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns, stamps)),
   );
+  // Read before the histogram is encoded and the last rows sent, which measure nothing.
+  const measuredUntilEpochMs = live.length > 0 ? sharedClockMs() : null;
   clearInterval(flushTimer);
   flush();
   post({
@@ -130,6 +132,7 @@ async function run(job: LatencyJob): Promise<void> {
     workerId: job.workerId,
     histogram: encodeHistogram(histogram),
     ...(job.kernelTimestamps ? { kernelTimed: stamps.kernelTimed } : {}),
+    measuredUntilEpochMs,
   });
 }
 
