@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ffiDatagram } from "../lib/engine/datagram.ts";
 import { connectFfi } from "../lib/engine/ffi_socket.ts";
+import { untilArrivalsStamped } from "../lib/engine/stamping_probe.ts";
 import { nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.ts";
 
 const linuxOnly = Deno.build.os !== "linux";
@@ -45,6 +46,8 @@ Deno.test({
     await using echo = heldEcho(0);
     const socket = ffiDatagram("127.0.0.1", echo.port, { kernelTimestamps: true });
     const plain = ffiDatagram("127.0.0.1", echo.port);
+    // Until the kernel stamps arrivals, a datagram would carry its read time (stamping_probe.ts).
+    assert.equal(await untilArrivalsStamped(), true);
     try {
       const payload = new Uint8Array(256).fill(7);
       const buffer = new Uint8Array(512);
@@ -135,8 +138,8 @@ Deno.test({
   ignore: linuxOnly,
   async fn() {
     // A peer that sends 64 bytes before anything is asked, once the socket asked for stamps
-    // and the kernel had a moment to start stamping: the first socket on a host to ask turns
-    // stamping on through deferred work, and TCP data that came before has no stamp.
+    // and the kernel stamps arrivals: the first socket on a host to ask turns stamping on
+    // through deferred work, and TCP data that came before has no stamp.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const accepted = listener.accept();
     const { port } = listener.addr as Deno.NetAddr;
@@ -144,7 +147,7 @@ Deno.test({
       kernelTimestamps: true,
     });
     const peer = await accepted;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await untilArrivalsStamped(), true);
     await peer.write(new Uint8Array(64).fill(9));
     try {
       // The bytes are in this host's socket now; read them 30 ms later.
@@ -179,8 +182,8 @@ Deno.test({
     const out = await runCli([
       "latency",
       `127.0.0.1:${echo.port}`,
-      // Warm-up round trips of 10 ms give the kernel time to start stamping (see above).
-      ...["--engine", "ffi", "--kernel-timestamps", "-c", "2", "-n", "25", "--warmup", "5"],
+      // No warm-up: the workers see to it that the kernel stamps arrivals before they measure.
+      ...["--engine", "ffi", "--kernel-timestamps", "-c", "2", "-n", "25", "--warmup", "0"],
       ...["--csv", csv, "--json", json, "--no-progress"],
     ]);
     assert.equal(out.code, 0, out.stderr);
@@ -212,7 +215,7 @@ for (const engineArgs of [["--engine", "ffi"], ["--busy-poll"]]) {
       const out = await runCli([
         "latency",
         `127.0.0.1:${server.port}`,
-        ...[...engineArgs, "--kernel-timestamps", "-n", "2000", "--warmup", "2000"],
+        ...[...engineArgs, "--kernel-timestamps", "-n", "2000", "--warmup", "0"],
         ...["--json", json, "--no-progress"],
       ]);
       assert.equal(out.code, 0, out.stderr);

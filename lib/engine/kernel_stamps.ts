@@ -20,7 +20,8 @@
  * undefined, and the caller uses its own clock (and counts it). Stamps go
  * missing at first: the first socket on a host to ask turns stamping on
  * through deferred kernel work, and TCP data that arrived before it has
- * none (a datagram gets its read time instead). The warm-up covers that.
+ * none (a datagram gets its read time instead): `stamping_probe.ts`
+ * waits for it before a run measures.
  *
  * @module
  */

@@ -18,6 +18,7 @@ import { waitUntil } from "../pacer.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import { classifyError, MismatchError, PastDeadlineError } from "../net_io.ts";
 import { engineNamed } from "../engine/engines.ts";
+import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import type { SocketEngine, StreamConn } from "../engine/socket_engine.ts";
 import { TurnLock, yieldIfDue } from "../engine/thread_turns.ts";
 import { perfOfSharedMs, sharedClockMs, sharedMsOfPerf } from "../run_info.ts";
@@ -110,6 +111,8 @@ async function run(job: LatencyJob): Promise<void> {
     job.connectionIds.map((id) => prepare(job, engine, id, record, turns)),
   );
   const live = ready.filter((c): c is Prepared => c !== undefined);
+  // The kernel may not stamp arrivals yet when these were the host's first sockets to ask.
+  if (job.kernelTimestamps && live.length > 0) await untilArrivalsStamped();
   post({ type: "ready", workerId: job.workerId, liveConnections: live.length });
   const go = await lifecycle.go;
   // Told early, at --start-at, the worker waits for the instant itself.

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import { perfOfSharedMs } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
@@ -135,6 +136,8 @@ async function run(job: OpenLoopJob): Promise<void> {
     }
   }));
   const socks = opened.filter((s): s is Sock => s !== undefined);
+  // The kernel may not stamp arrivals yet when these were the host's first sockets to ask.
+  if (job.kernelTimestamps && socks.length > 0) await untilArrivalsStamped();
   post({ type: "ready", workerId: job.workerId, liveConnections: socks.length });
   const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   let sent = 0;
