@@ -29,6 +29,7 @@ export const LINUX = Object.freeze({
   /** SO_TIMESTAMPNS_OLD: a `struct timespec` (64-bit on both ABIs) per datagram, CLOCK_REALTIME. */
   SO_TIMESTAMPNS: 35,
   CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
   POLLIN: 0x001,
   POLLOUT: 0x004,
   POLLERR: 0x008,
