@@ -47,6 +47,11 @@ export class ColumnBuffer<B extends BatchBase> {
     return batch as unknown as B;
   }
 
+  /** The batch being filled, for a subclass that writes its columns directly. */
+  protected get filling(): B {
+    return this.#batch;
+  }
+
   /** Rows held. */
   get length(): number {
     return this.#batch.length;

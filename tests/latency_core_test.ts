@@ -71,6 +71,23 @@ Deno.test("SampleBuffer.push() reports full at capacity and take() starts afresh
   assert.equal(buffer.length, 0);
 });
 
+Deno.test("SampleBuffer.add() fills the same columns as push(), and reports full alike", () => {
+  const pushed = new SampleBuffer(1, 3);
+  const added = new SampleBuffer(1, 3);
+  const rows = [
+    { connection: 4, seq: 9, startUs: 12.5, rttUs: 55.125, bytes: 1024, error: 0 },
+    { connection: 5, seq: 10, startUs: 70, rttUs: NaN, bytes: 0, error: errorCode("reset") },
+    { connection: 4, seq: 11, startUs: 99.75, rttUs: 60, bytes: 1024, error: 0 },
+  ];
+  for (const [i, r] of rows.entries()) {
+    const full = i === rows.length - 1;
+    assert.equal(pushed.push(r), full);
+    assert.equal(added.add(r.connection, r.seq, r.startUs, r.rttUs, r.bytes, r.error), full);
+  }
+  assert.deepEqual(latencyRows(added.take().batch), latencyRows(pushed.take().batch));
+  assert.equal(added.length, 0);
+});
+
 Deno.test("summarizeLatency() counts failures, rates and warns about thin percentiles", () => {
   const w0 = createHistogram();
   const w1 = createHistogram();

@@ -24,4 +24,28 @@ export class SampleBuffer extends ColumnBuffer<SampleBatch> {
   constructor(workerId: number, capacity = 4096) {
     super(workerId, SAMPLE_COLUMNS, capacity);
   }
+
+  /**
+   * {@linkcode push} without a row object or a loop over column names: a
+   * closed loop adds one per round trip, and push took 120-170 ns of the
+   * time between them here, this a few.
+   */
+  add(
+    connection: number,
+    seq: number,
+    startUs: number,
+    rttUs: number,
+    bytes: number,
+    error: number,
+  ): boolean {
+    const batch = this.filling;
+    const i = batch.length++;
+    batch.connection[i] = connection;
+    batch.seq[i] = seq;
+    batch.startUs[i] = startUs;
+    batch.rttUs[i] = rttUs;
+    batch.bytes[i] = bytes;
+    batch.error[i] = error;
+    return batch.length === this.capacity;
+  }
 }

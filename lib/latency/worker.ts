@@ -101,7 +101,7 @@ async function run(job: LatencyJob): Promise<void> {
     error: number,
   ) => {
     const startUs = (startMs - job.runStartEpochMs) * 1000;
-    if (samples.push({ connection, seq, startUs, rttUs, bytes, error })) flush();
+    if (samples.add(connection, seq, startUs, rttUs, bytes, error)) flush();
   };
 
   // Phase 1: connect and warm up every connection, then wait for the go.
