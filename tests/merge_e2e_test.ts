@@ -219,6 +219,57 @@ Deno.test("merge warns about a node whose clock is off, by the server's clock", 
   assert.doesNotMatch(merged.stdout, /Node skewed began measuring/);
 });
 
+Deno.test({
+  name:
+    "merge sums the round trips the kernel timed when every node asked, and says the option differs when one did not",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using server = await startServe();
+    await using dir = await tempDir();
+    const run = (id: string, count: number, stamped: boolean, folder: string) =>
+      runCli([
+        "latency",
+        `127.0.0.1:${server.port}`,
+        ...["-n", String(count), "--node-id", id, "--no-progress"],
+        ...(stamped ? ["--engine", "ffi", "--kernel-timestamps"] : []),
+        ...["--json", join(folder, `${id}.json`)],
+      ]);
+    const stampedDir = join(dir.path, "stamped");
+    await Deno.mkdir(stampedDir);
+    for (const [id, count] of [["a", 120], ["b", 180]] as const) {
+      const result = await run(id, count, true, stampedDir);
+      assert.equal(result.code, 0, result.stderr);
+    }
+    const nodes = await Promise.all(
+      ["a", "b"].map(async (id) =>
+        JSON.parse(await Deno.readTextFile(join(stampedDir, `${id}.json`)))
+      ),
+    );
+    const sum = nodes[0].kernelTimed + nodes[1].kernelTimed;
+    assert.equal(sum, 300, "every round trip against serve is kernel-timed");
+    const merged = await runCli(["merge", stampedDir, "-o", join(dir.path, "m1")]);
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.equal(
+      JSON.parse(await Deno.readTextFile(join(dir.path, "m1", "merged.json"))).kernelTimed,
+      sum,
+    );
+    assert.match(
+      merged.stdout,
+      /^Reply times: when each echo reached this host .* for 300 of 300 round trips/m,
+    );
+
+    // A node read-timed beside them: no sum that would pass for all of them.
+    const plain = await run("c", 100, false, stampedDir);
+    assert.equal(plain.code, 0, plain.stderr);
+    const mixed = await runCli(["merge", stampedDir, "-o", join(dir.path, "m2")]);
+    assert.equal(mixed.code, 0, mixed.stderr);
+    const mixedJson = JSON.parse(await Deno.readTextFile(join(dir.path, "m2", "merged.json")));
+    assert.equal(mixedJson.kernelTimed, undefined);
+    assert.doesNotMatch(mixed.stdout, /Reply times/);
+    assert.match(mixed.stdout, /Option kernelTimestamps differs between nodes/);
+  },
+});
+
 Deno.test("merge refuses bad input with one line naming the file, and writes nothing", async () => {
   await using dir = await tempDir();
   const run = (kind: string, node: string) => ({

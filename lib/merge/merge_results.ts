@@ -26,6 +26,7 @@ import {
   type RunResult,
 } from "../results/run_result.ts";
 import type { AnyRunResult } from "../results/load_result.ts";
+import { kernelTimedLine } from "../latency/summary.ts";
 
 /** One node's result, as loaded. */
 export interface MergeInput {
@@ -113,6 +114,12 @@ export interface MergedResult extends RunResult {
   totals?: { upBytes: number; downBytes: number; bitsPerSec: number };
   /** Responsiveness: probe times of all nodes by histogram name, µs. */
   probes?: Record<string, LatencyStats>;
+  /**
+   * Latency over TCP with `--kernel-timestamps` on every node: the round
+   * trips that ended at the kernel's receive time, summed; absent when a
+   * node did not ask (a warning then says the option differs).
+   */
+  kernelTimed?: number;
   csv: { path: string; rows: number } | null;
   merge: {
     /** The inputs, in order. */
@@ -234,6 +241,10 @@ export function mergeResults(inputs: readonly MergeInput[], run: RunInfo): Merge
     if (kind === "connect") merged.connectTime = headlineStats;
     else merged.rtt = headlineStats;
     merged.histogram = histograms[headline];
+  }
+  const kernelTimed = inputs.map((i) => i.result.kernelTimed);
+  if (kind === "latency" && kernelTimed.every((k) => typeof k === "number")) {
+    merged.kernelTimed = (kernelTimed as number[]).reduce((a, k) => a + k, 0);
   }
   if (kind === "throughput") {
     merged.intervals = aggregateIntervals(inputs, ids, originEpochMs);
@@ -562,6 +573,9 @@ export function formatMergeSummary(m: MergedResult): string {
         m.kind === "latency" ? "Round-trip" : "Set-up"
       } times in microseconds; "all" is from the sum of the nodes' histograms (the union of their samples), not an average.`,
     );
+    if (m.kernelTimed !== undefined) {
+      lines.push(kernelTimedLine(m.kernelTimed, m.done, "round trips"));
+    }
   } else if (m.kind === "throughput") {
     const rows = nodes.map((n) => [
       n.id,
