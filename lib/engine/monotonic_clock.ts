@@ -11,12 +11,13 @@
 import { libc, LINUX } from "./libc.ts";
 
 const timespec = new Uint8Array(16);
-/** tv_sec and tv_nsec as 32-bit halves (little-endian; seconds since boot fit in 31 bits). */
-const halves = new Int32Array(timespec.buffer);
+/** The timespec as 32-bit words (little-endian): tv_sec's low and high halves, then tv_nsec's. */
+const words = new Uint32Array(timespec.buffer);
 
 function monotonicMs(): number {
   libc().clock_gettime(LINUX.CLOCK_MONOTONIC, timespec);
-  return halves[0] * 1e3 + halves[2] / 1e6;
+  // Read as words: a BigInt per reading would cost more than the reading.
+  return (words[1] * 4294967296 + words[0]) * 1e3 + words[2] / 1e6;
 }
 
 let offsetMs: number | undefined;
