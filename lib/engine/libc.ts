@@ -71,6 +71,7 @@ const SYMBOLS = {
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  memcmp: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   // The same poll on the runtime's blocking pool (22–27 µs a call): for waits that must

@@ -31,6 +31,7 @@ import {
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
+import { type EchoComparison, equalBytes, equalBytesLibc, wordsOf } from "./echo_compare.ts";
 
 type GoMessage = Extract<ToLatencyWorker, { type: "go" }>;
 
@@ -70,17 +71,6 @@ function makePayloads(sizeBytes: number): Uint8Array[] {
     }
     return payload;
   });
-}
-
-/** A buffer made here (offset 0) seen four bytes at a time, for a quicker comparison. */
-function wordsOf(bytes: Uint8Array): Uint32Array {
-  return new Uint32Array(bytes.buffer, 0, bytes.length >> 2);
-}
-
-function equalBytes(a: Uint8Array, aWords: Uint32Array, b: Uint8Array, bWords: Uint32Array) {
-  for (let i = 0; i < aWords.length; i++) if (aWords[i] !== bWords[i]) return false;
-  for (let i = aWords.length << 2; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 async function run(job: LatencyJob): Promise<void> {
@@ -147,6 +137,8 @@ interface Prepared {
   payloadWords: Uint32Array[];
   received: Uint8Array;
   receivedWords: Uint32Array;
+  /** How an echo is compared with its payload (see {@linkcode equalBytesLibc}). */
+  equal: EchoComparison;
 }
 
 type Recorder = (
@@ -183,6 +175,7 @@ async function prepare(
     payloadWords: payloads.map(wordsOf),
     received,
     receivedWords: wordsOf(received),
+    equal: engine.blocking ? equalBytesLibc : equalBytes,
   };
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
@@ -222,7 +215,7 @@ function roundTrip(
 }
 
 function verify(job: LatencyJob, c: Prepared, k: number): void {
-  if (job.verify && !equalBytes(c.payloads[k], c.payloadWords[k], c.received, c.receivedWords)) {
+  if (job.verify && !c.equal(c.payloads[k], c.payloadWords[k], c.received, c.receivedWords)) {
     throw new MismatchError("echo differs from the payload");
   }
 }
