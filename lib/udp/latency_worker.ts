@@ -14,9 +14,9 @@
  *
  * @module
  */
-import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import { perfOfSharedMs } from "../run_info.ts";
 /// <reference lib="deno.worker" />
+import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
   FRAME_HEADER_BYTES,
