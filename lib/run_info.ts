@@ -88,3 +88,12 @@ export function perfOfSharedMs(epochMs: number): number {
 export function sharedMsOfPerf(perfMs: number): number {
   return performance.timeOrigin + perfMs + CLOCK_OFFSET_MS;
 }
+
+/**
+ * The {@linkcode sharedClockMs} instant of the latest of some
+ * `performance.now()` times; null when none is finite (none happened).
+ */
+export function sharedMsOfLatest(...perfMs: number[]): number | null {
+  const latest = Math.max(...perfMs);
+  return Number.isFinite(latest) ? sharedMsOfPerf(latest) : null;
+}

@@ -351,6 +351,12 @@ export type FromOpenLoopWorker =
     unsent: number;
     /** When the last message left, ms after the common start; null when none did. */
     lastSendMs: number | null;
+    /**
+     * When the last message left or the last reply came (shared clock);
+     * null when neither happened. Waiting out lost replies and closing
+     * afterwards measure nothing, so the run's window ends here.
+     */
+    measuredUntilEpochMs: number | null;
     /** UDP only: per-socket counts. */
     udp: UdpSocketCounts[] | null;
     /**

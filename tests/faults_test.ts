@@ -44,6 +44,11 @@ for (
     const lines = result.stderr.trim().split("\n");
     assert.equal(lines.length, 1, result.stderr);
     assert.match(lines[0], /^netspeed: [A-Z].*\(see "netspeed latency --help"\)$/);
+    // The line names what the user gave, never a value left unset.
+    assert.doesNotMatch(lines[0], /undefined/);
+    for (const flag of args.filter((arg) => arg.startsWith("--") && arg !== "--csv")) {
+      assert.match(lines[0], new RegExp(flag), `"${flag}" is not named: ${lines[0]}`);
+    }
     await assert.rejects(Deno.stat(csvPath), Deno.errors.NotFound);
   });
 }

@@ -12,6 +12,7 @@ import {
   runCli,
   startServe,
   tempDir,
+  windowEndAfterLastRowMs,
 } from "./helpers.ts";
 
 for (const engine of ENGINES) {
@@ -72,6 +73,9 @@ for (const engine of ENGINES) {
     assert.ok(summary.rtt.p50Us >= summary.rttUncorrected.p50Us * 0.999);
     assert.equal(typeof summary.histogramUncorrected, "string");
     assert.equal(summary.options.engine, engine);
+    // The window ends at the last reply, not when the Workers had closed up.
+    const afterMs = windowEndAfterLastRowMs(summary, rows, "rtt_uncorrected_us");
+    assert.ok(afterMs > -1 && afterMs < 5, `window ends ${afterMs} ms after the last reply`);
     // The pacer's error in the JSON is the CSV's start_us - intended_us.
     const lateness = rows.map((r) => Number(r.start_us) - Number(r.intended_us)).sort((a, b) =>
       a - b

@@ -7,7 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ENGINES, readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
+import {
+  ENGINES,
+  readCsv,
+  runCli,
+  spawnCli,
+  startServe,
+  tempDir,
+  windowEndAfterLastRowMs,
+} from "./helpers.ts";
 
 interface RelayPlan {
   /** Drop datagram n (1-based, in arrival order from the client) when n % dropEvery === 0. */
@@ -150,6 +158,13 @@ for (const engine of ENGINES) {
     assert.equal(summary.options.engine, engine);
     // Every datagram's send time is kept, and how late it left is in the summary.
     assert.equal(summary.sendLateness.count, 1000);
+    // The last datagram is one the relay dropped: the wait for it (the
+    // 300 ms time limit) measures nothing, so the window ends at the last
+    // send or echo (a lost row's end is its send time: no rtt_us).
+    const afterMs = windowEndAfterLastRowMs(summary, rows, "rtt_uncorrected_us");
+    assert.ok(afterMs > -1 && afterMs < 5, `window ends ${afterMs} ms after the last row`);
+    const windowSeconds = (summary.window.endEpochMs - summary.window.startEpochMs) / 1000;
+    assert.ok(Math.abs(summary.rate.answeredPerSec - 980 / windowSeconds) < 0.01);
   });
 }
 

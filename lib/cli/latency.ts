@@ -70,14 +70,15 @@ export function parseLatencyFlags(target: string, flags: LatencyFlags): LatencyO
       "Option --calibrate measures a TCP engine's own round trip: it cannot be used with --udp",
     );
   }
-  if (engine === "busy-poll" && ratePerSec !== undefined) {
-    throw new UsageError(
-      `Option --busy-poll is for closed-loop ping-pong: it cannot be used with --rate "${flags.rate}" (use --engine ffi)`,
-    );
-  }
+  // --udp alone implies a rate, so it is named before --rate is.
   if (udp && engine === "busy-poll") {
     throw new UsageError(
       "Option --busy-poll is for TCP ping-pong: it cannot be used with --udp (use --engine ffi)",
+    );
+  }
+  if (engine === "busy-poll" && ratePerSec !== undefined) {
+    throw new UsageError(
+      `Option --busy-poll is for closed-loop ping-pong: it cannot be used with --rate "${flags.rate}" (use --engine ffi)`,
     );
   }
   const kernelTimestamps = flags.kernelTimestamps === true;

@@ -25,6 +25,7 @@ import {
   measure,
   phaseTiming,
   progressBarWhen,
+  secondsOf,
   startInstant,
   WorkerGroup,
 } from "../worker_group.ts";
@@ -72,6 +73,7 @@ export async function runOpenLoopLatency(
   let sent = 0;
   let unsent = 0;
   let lastSendMs: number | null = null;
+  let measuredUntilEpochMs = -Infinity;
   let attempts = 0;
   let liveConnections = 0;
   const group = WorkerGroup.start<OpenLoopJob, ToOpenLoopWorker, FromOpenLoopWorker>({
@@ -97,6 +99,10 @@ export async function runOpenLoopLatency(
         if (message.lastSendMs !== null) {
           lastSendMs = Math.max(lastSendMs ?? -Infinity, message.lastSendMs);
         }
+        measuredUntilEpochMs = Math.max(
+          measuredUntilEpochMs,
+          message.measuredUntilEpochMs ?? -Infinity,
+        );
         if (message.udp) udpCounts.push(...message.udp);
       }
     },
@@ -119,10 +125,13 @@ export async function runOpenLoopLatency(
     ),
   });
   csv?.close();
-  hlog?.finish(phase.endEpochMs);
+  // The window ends at the last send or reply, not when the late replies'
+  // time limit ran out or the workers had closed their sockets.
+  const timing = phaseTiming(phase, startEpochMs, undefined, measuredUntilEpochMs);
+  hlog?.finish(timing.endEpochMs);
   const interrupted = phase.interrupted;
   const workerErrors = group.errors;
-  const measuredSeconds = Math.max(0, (phase.endEpochMs - startEpochMs) / 1000);
+  const measuredSeconds = secondsOf(timing);
 
   const summary = summarizeOpenLoop({
     options,
@@ -130,7 +139,7 @@ export async function runOpenLoopLatency(
     planned,
     interrupted,
     measuredSeconds,
-    timing: phaseTiming(phase, startEpochMs),
+    timing,
     originEpochMs: runStartEpochMs,
     merged: mergeHistograms(perWorker.map((w) => w.histogram)),
     mergedUncorrected: mergeHistograms(uncorrected),

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { perfOfSharedMs } from "../run_info.ts";
+import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
@@ -170,13 +170,14 @@ async function run(job: OpenLoopJob): Promise<void> {
   const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   if (startEpochMs === null) {
     for (const c of connections) c.end(false);
-    finish(0, null);
+    finish(0, null, null);
     return;
   }
   const startPerf = perfOfSharedMs(startEpochMs);
   const startUs = usSinceRunStart(startPerf);
   let sent = 0;
   let lastSendPerf = -Infinity;
+  let lastReplyPerf = -Infinity;
 
   const fail = (c: Connection, error: unknown) => {
     if (c.failed || lifecycle.stopping) {
@@ -225,6 +226,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     recordUs(corrected, rttUs);
     recordUs(uncorrected, rttUncorrectedUs);
     c.nextReply++;
+    lastReplyPerf = nowPerf;
     record({
       connection: c.id,
       seq,
@@ -329,9 +331,17 @@ async function run(job: OpenLoopJob): Promise<void> {
   const stopWatchdog = watchdog(job, connections, fail);
   await Promise.all(connections.flatMap((c) => [receive(c), sendLoop(c), c.ended]));
   stopWatchdog();
-  finish(sent, Number.isFinite(lastSendPerf) ? lastSendPerf - startPerf : null);
+  finish(
+    sent,
+    Number.isFinite(lastSendPerf) ? lastSendPerf - startPerf : null,
+    sharedMsOfLatest(lastSendPerf, lastReplyPerf),
+  );
 
-  function finish(sentCount: number, lastSendMs: number | null): void {
+  function finish(
+    sentCount: number,
+    lastSendMs: number | null,
+    measuredUntilEpochMs: number | null,
+  ): void {
     clearInterval(flushTimer);
     flush();
     post({
@@ -342,6 +352,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       sent: sentCount,
       unsent: job.counts.reduce((a, b) => a + b, 0) - sentCount,
       lastSendMs,
+      measuredUntilEpochMs,
       udp: null,
       sendLateness: encodeHistogram(sendLateness),
     });

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { perfOfSharedMs } from "../run_info.ts";
+import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 /// <reference lib="deno.worker" />
 import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
@@ -142,6 +142,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   const startEpochMs = (await lifecycle.go)?.startEpochMs ?? null;
   let sent = 0;
   let lastSendPerf = -Infinity;
+  let lastEchoPerf = -Infinity;
   if (startEpochMs !== null) {
     const startPerf = perfOfSharedMs(startEpochMs);
     const startUs = usSinceRunStart(startPerf);
@@ -210,6 +211,7 @@ async function run(job: OpenLoopJob): Promise<void> {
         const verdict = s.tracker.onEcho(seq, sentAt * 1000, now * 1000, late);
         if (verdict !== "echo") continue;
         if (kernelTimed) s.kernelTimed++;
+        lastEchoPerf = Math.max(lastEchoPerf, now);
         const rttUs = (now - (startPerf + intendedOffsetMs(schedule, s.id, seq))) * 1000;
         const rttUncorrectedUs = (now - sentAt) * 1000;
         recordUs(corrected, rttUs);
@@ -308,6 +310,8 @@ async function run(job: OpenLoopJob): Promise<void> {
     sent,
     unsent: job.counts.reduce((a, b) => a + b, 0) - sent,
     lastSendMs: Number.isFinite(lastSendPerf) ? lastSendPerf - perfOfSharedMs(startEpochMs!) : null,
+    // Waiting out the time limit of lost datagrams measures nothing.
+    measuredUntilEpochMs: sharedMsOfLatest(lastSendPerf, lastEchoPerf),
     udp: counts,
   });
 }
