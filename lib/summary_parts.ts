@@ -6,6 +6,7 @@
  * @module
  */
 import type { LatencyStats } from "./histogram.ts";
+import type { ClientCpu } from "./worker_group.ts";
 import { formatCount, formatUs } from "./table.ts";
 
 /** Share of all cores above which the client, not the path, may set the pace. */
@@ -16,11 +17,8 @@ export const INTERRUPTED_WARNING =
   "Interrupted: the figures cover only what was measured before the stop";
 
 /** Process CPU time as a share of all cores over `seconds` of wall time. */
-export function shareOfCores(
-  cpu: { userSeconds: number; systemSeconds: number; cores: number },
-  seconds: number,
-): number {
-  return seconds > 0 ? (cpu.userSeconds + cpu.systemSeconds) / seconds / cpu.cores : 0;
+export function shareOfCores(cpu: ClientCpu): number {
+  return cpu.seconds > 0 ? (cpu.userSeconds + cpu.systemSeconds) / cpu.seconds / cpu.cores : 0;
 }
 
 /** Warns when the client used most of the machine; `consequence` says what that skews. */

@@ -114,6 +114,12 @@ export interface ClientCpu {
   userSeconds: number;
   systemSeconds: number;
   cores: number;
+  /**
+   * The wall-clock span the CPU time was taken over ("go" to the last
+   * worker's end): a share of cores divides by this, not by the measured
+   * window, which leaves out the start margin and the workers' closing.
+   */
+  seconds: number;
 }
 
 /** How the measured phase went. */
@@ -185,6 +191,7 @@ export async function measure<In extends { type: string }, Out extends { type: s
         userSeconds: cpu.user / 1e6,
         systemSeconds: cpu.system / 1e6,
         cores: navigator.hardwareConcurrency,
+        seconds: Math.max(0, (endEpochMs - goEpochMs) / 1000),
       },
     };
   } finally {

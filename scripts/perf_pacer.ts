@@ -72,7 +72,8 @@ async function netspeedAt(target: string, flags: string[]): Promise<Measure> {
     const late = rows.map((r) => Number(r.start_us) - Number(r.intended_us)).sort((a, b) => a - b);
     const cpu = summary.clientCpu;
     return {
-      cores: (cpu.userSeconds + cpu.systemSeconds) / summary.measuredSeconds,
+      // Over the span the CPU time was taken: the measured window leaves out the closing.
+      cores: (cpu.userSeconds + cpu.systemSeconds) / cpu.seconds,
       ratio: summary.rate.ratio,
       p50LateUs: nearestRank(late, 50),
       p99LateUs: nearestRank(late, 99),

@@ -77,7 +77,7 @@ Deno.test("summarizeConnect() rates successes over the run and names a worker th
       { histogram: createHistogram(), failed: 3, gaveUpAfterFailures: 3 },
     ],
     errors,
-    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2 },
+    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2, seconds: 2 },
     csv: null,
   });
   assert.equal(summary.measures, "tls");

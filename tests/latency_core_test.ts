@@ -106,7 +106,7 @@ Deno.test("summarizeLatency() counts failures, rates and warns about thin percen
     merged,
     perWorker: [{ histogram: w0, failed: 0 }, { histogram: w1, failed: 3 }],
     errors,
-    cpu: { userSeconds: 0.5, systemSeconds: 0.5, cores: 2 },
+    cpu: { userSeconds: 0.5, systemSeconds: 0.5, cores: 2, seconds: 2 },
     csv: null,
   });
   assert.equal(summary.done, 1000);
@@ -143,7 +143,7 @@ Deno.test("summarizeLatency() warns when the client ran out of CPU", () => {
     merged: histogram,
     perWorker: [{ histogram, failed: 0 }],
     errors: zeroErrorCounts(),
-    cpu: { userSeconds: 1.2, systemSeconds: 0.7, cores: 2 },
+    cpu: { userSeconds: 1.2, systemSeconds: 0.7, cores: 2, seconds: 1 },
     csv: null,
   });
   assert.ok(

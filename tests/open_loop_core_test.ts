@@ -191,7 +191,7 @@ Deno.test("summarizeOpenLoop() warns when the client could not keep the asked ra
     sent: 400,
     unsent: 0,
     udp: null,
-    cpu: { userSeconds: 0.1, systemSeconds: 0.1, cores: 2 },
+    cpu: { userSeconds: 0.1, systemSeconds: 0.1, cores: 2, seconds: 0.8 },
     csv: null,
   };
   // On time: the last of 400 messages is due at 399 ms.
@@ -224,7 +224,7 @@ Deno.test("summarizeOpenLoop() reports the pacer's send-time error and warns whe
     unsent: 0,
     lastSendMs: 399.01,
     udp: null,
-    cpu: { userSeconds: 0.01, systemSeconds: 0.01, cores: 2 },
+    cpu: { userSeconds: 0.01, systemSeconds: 0.01, cores: 2, seconds: 0.4 },
     csv: null,
   };
   // 1,000/s over 4 connections: each sends every 4,000 µs; 10% of that is 400 µs.

@@ -76,6 +76,13 @@ for (const engine of ENGINES) {
     // The window ends at the last reply, not when the Workers had closed up.
     const afterMs = windowEndAfterLastRowMs(summary, rows, "rtt_uncorrected_us");
     assert.ok(afterMs > -1 && afterMs < 5, `window ends ${afterMs} ms after the last reply`);
+    // CPU time is shared over the span it was taken, which holds the window and the closing.
+    const cpu = summary.clientCpu;
+    assert.ok(cpu.seconds >= summary.measuredSeconds, `${cpu.seconds} s`);
+    assert.ok(
+      Math.abs(cpu.shareOfCores - (cpu.userSeconds + cpu.systemSeconds) / cpu.seconds / cpu.cores) <
+        1e-9,
+    );
     // The pacer's error in the JSON is the CSV's start_us - intended_us.
     const lateness = rows.map((r) => Number(r.start_us) - Number(r.intended_us)).sort((a, b) =>
       a - b

@@ -12,7 +12,7 @@ function phase(goEpochMs: number, endEpochMs: number): MeasuredPhase {
     askedStartEpochMs: null,
     goEpochMs,
     endEpochMs,
-    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2 },
+    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2, seconds: 1 },
   };
 }
 

@@ -50,7 +50,7 @@ function latencySummary(nodeId: string, values: number[]) {
     merged,
     perWorker: [{ histogram: merged, failed: 0 }],
     errors: zeroErrorCounts(),
-    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2 },
+    cpu: { userSeconds: 0, systemSeconds: 0, cores: 2, seconds: 1 },
     csv: null,
   });
 }

@@ -135,7 +135,7 @@ function summarize(tally: ThroughputTally, o: ThroughputOptions, interrupted = f
     streams: tally.streams(),
     intervals: tally.intervals(),
     failures: tally.failures,
-    cpu: { userSeconds: 0.1, systemSeconds: 0.1, runSeconds: 4, cores: 2 },
+    cpu: { userSeconds: 0.1, systemSeconds: 0.1, cores: 2, seconds: 4 },
     csv: null,
   });
 }

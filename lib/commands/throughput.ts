@@ -141,7 +141,7 @@ export async function runThroughput(
     streams: tally.streams(),
     intervals: tally.intervals(),
     failures: tally.failures,
-    cpu: { ...phase.cpu, runSeconds: Math.max(0, (phase.endEpochMs - startEpochMs) / 1000) },
+    cpu: phase.cpu,
     csv: csv ? { path: csv.path, rows: csv.rowCount - rowsBefore } : null,
   });
   summary.warnings.push(...workerErrors.map((e) => `A worker failed: ${e}`));

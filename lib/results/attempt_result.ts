@@ -8,6 +8,7 @@
  * @module
  */
 import type { ErrorCounts } from "../error_counts.ts";
+import type { ClientCpu } from "../worker_group.ts";
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import {
   cpuWarning,
@@ -26,7 +27,7 @@ export interface AttemptTally extends ResultTally {
   merged: Histogram;
   perWorker: { histogram: Histogram; failed: number }[];
   errors: ErrorCounts;
-  cpu: { userSeconds: number; systemSeconds: number; cores: number };
+  cpu: ClientCpu;
 }
 
 /** The fields every summary of timed attempts has, beside the shared model. */
@@ -82,7 +83,7 @@ export function summarizeAttempts<K extends ResultKind, O>(
   const stats = latencyStats(t.merged);
   const failed = Object.values(t.errors).reduce((a, b) => a + b, 0);
   const perSec = (n: number) => (t.measuredSeconds > 0 ? n / t.measuredSeconds : 0);
-  const cpuShare = shareOfCores(t.cpu, t.measuredSeconds);
+  const cpuShare = shareOfCores(t.cpu);
   const warnings = [
     thinPercentilesWarning(stats, words.noun),
     ...words.warnings,

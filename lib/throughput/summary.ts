@@ -7,6 +7,7 @@
  * @module
  */
 import type { RunInfo } from "../run_info.ts";
+import type { ClientCpu } from "../worker_group.ts";
 import {
   buildRunResult,
   outcomeCounts,
@@ -125,7 +126,7 @@ export interface ThroughputSummary extends
   /** Failed streams (to connect or during the run), by kind. */
   errors: Partial<Record<ErrorKind, number>>;
   /** Process CPU time over the run, as a share of all cores. */
-  clientCpu: { userSeconds: number; systemSeconds: number; shareOfCores: number; cores: number };
+  clientCpu: ClientCpu & { shareOfCores: number };
   /** CSV file and its data rows, when one was written. */
   csv: { path: string; rows: number } | null;
   /** The summaries of each run, when this one combines runs made one after the other. */
@@ -142,7 +143,7 @@ export interface ThroughputRunTally extends TallyTiming {
   streams: StreamTally[];
   intervals: IntervalTally[];
   failures: WorkerStreamFailure[];
-  cpu: { userSeconds: number; systemSeconds: number; runSeconds: number; cores: number };
+  cpu: ClientCpu;
   csv: { path: string; rows: number } | null;
 }
 
@@ -286,7 +287,7 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
       }
     }
   }
-  const cpuShare = shareOfCores(t.cpu, t.cpu.runSeconds);
+  const cpuShare = shareOfCores(t.cpu);
   const cpu = cpuWarning(cpuShare, t.cpu.cores, "the path may carry more than measured");
   if (cpu) warnings.push(cpu);
   if (measuredSeconds === 0 && liveStreams > 0) {
@@ -335,6 +336,7 @@ export function summarizeThroughput(t: ThroughputRunTally): ThroughputSummary {
       systemSeconds: t.cpu.systemSeconds,
       shareOfCores: cpuShare,
       cores: t.cpu.cores,
+      seconds: t.cpu.seconds,
     },
     csv: t.csv,
   };
@@ -412,6 +414,7 @@ export function combineThroughputSummaries(
       systemSeconds: cpu.reduce((a, c) => a + c.systemSeconds, 0),
       shareOfCores: Math.max(...cpu.map((c) => c.shareOfCores)),
       cores: first.clientCpu.cores,
+      seconds: cpu.reduce((a, c) => a + c.seconds, 0),
     },
     csv: first.csv
       ? { path: first.csv.path, rows: runs.reduce((a, r) => a + (r.csv?.rows ?? 0), 0) }
