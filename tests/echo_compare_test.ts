@@ -1,10 +1,17 @@
 /**
  * The two ways an echo is compared with its payload must agree: the same
  * bytes, a byte changed anywhere (first, inside a word, in the tail past
- * the last whole word), a length that differs.
+ * the last whole word), a length that differs. The open loops' tail
+ * comparisons must also leave the bytes before `from` (the frame header) out.
  */
 import assert from "node:assert/strict";
-import { equalBytes, equalBytesLibc, wordsOf } from "../lib/latency/echo_compare.ts";
+import {
+  equalBytes,
+  equalBytesLibc,
+  sameBytesFrom,
+  sameBytesFromLibc,
+  wordsOf,
+} from "../lib/latency/echo_compare.ts";
 
 const COMPARISONS = Deno.build.os === "linux"
   ? [["JavaScript", equalBytes], ["memcmp", equalBytesLibc]] as const
@@ -33,6 +40,37 @@ for (const [name, equal] of COMPARISONS) {
         false,
         `${size} B against one less`,
       );
+    }
+  });
+}
+
+const TAIL_COMPARISONS = Deno.build.os === "linux"
+  ? [["JavaScript", sameBytesFrom], ["memcmp", sameBytesFromLibc]] as const
+  : [["JavaScript", sameBytesFrom]] as const;
+
+for (const [name, sameTail] of TAIL_COMPARISONS) {
+  Deno.test(`open-loop tail comparison (${name}) finds a changed byte from "from" on, and only there`, () => {
+    for (const [size, from] of [[16, 16], [17, 16], [1024, 16], [1025, 24], [65_536, 16]]) {
+      const payload = crypto.getRandomValues(new Uint8Array(size));
+      // Views at an offset, as a reply split out of a larger read is.
+      const echo = new Uint8Array(size + 8).subarray(8);
+      echo.set(payload);
+      assert.equal(sameTail(payload, echo, from), true, `${size} B from ${from}, same bytes`);
+      for (const at of new Set([0, from - 1])) {
+        echo[at] ^= 0x01;
+        assert.equal(sameTail(payload, echo, from), true, `${size} B, header byte ${at} changed`);
+        echo[at] ^= 0x01;
+      }
+      for (
+        const at of new Set(
+          [from, (from + size) >> 1, size - 1].filter((i) => i >= from && i < size),
+        )
+      ) {
+        echo[at] ^= 0x01;
+        assert.equal(sameTail(payload, echo, from), false, `${size} B, byte ${at} changed`);
+        echo[at] ^= 0x01;
+      }
+      assert.equal(sameTail(payload, echo.subarray(0, size - 1), from), false, "one less");
     }
   });
 }

@@ -223,7 +223,14 @@ const EXACT_SPIN_MS = 1;
  */
 export async function nodeEchoServer(
   delayMs = 0,
-  options: { corruptFromChunk?: number; host?: string; exact?: boolean; splitHoldMs?: number } = {},
+  options: {
+    corruptFromChunk?: number;
+    /** Corrupt each chunk's last byte instead of its first (past an open-loop frame's header). */
+    corruptLastByte?: boolean;
+    host?: string;
+    exact?: boolean;
+    splitHoldMs?: number;
+  } = {},
 ): Promise<AsyncDisposable & { port: number }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -233,7 +240,7 @@ export async function nodeEchoServer(
     socket.on("data", (chunk) => {
       // A faulty echo: from this chunk on, the first byte of each comes back changed.
       if (options.corruptFromChunk !== undefined && ++chunks >= options.corruptFromChunk) {
-        chunk[0] ^= 0xff;
+        chunk[options.corruptLastByte ? chunk.length - 1 : 0] ^= 0xff;
       }
       if (options.splitHoldMs !== undefined) {
         const half = chunk.length >> 1;

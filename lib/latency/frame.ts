@@ -87,10 +87,3 @@ export class MessageSplitter {
     }
   }
 }
-
-/** Whether `a` and `b` hold the same bytes from `from` on. */
-export function sameBytesFrom(a: Uint8Array, b: Uint8Array, from: number): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = from; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -22,8 +22,8 @@
  *
  * @module
  */
-import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 /// <reference lib="deno.worker" />
+import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
 import {
   classifyError,
@@ -45,16 +45,12 @@ import {
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
 
-type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
-import {
-  FRAME_HEADER_BYTES,
-  MessageSplitter,
-  readFrameHeader,
-  sameBytesFrom,
-  writeFrameHeader,
-} from "./frame.ts";
+import { FRAME_HEADER_BYTES, MessageSplitter, readFrameHeader, writeFrameHeader } from "./frame.ts";
+import { sameBytesFrom, tailComparisonFor } from "./echo_compare.ts";
 import { type OpenLoopSample, OpenLoopSampleBuffer } from "./open_loop_samples.ts";
 import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "./schedule.ts";
+
+type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
 const FLUSH_EVERY_MS = 200;
@@ -148,6 +144,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   const sendLateness = createHistogram();
   // The FFI engine sleeps in its reactor until just before each send; the default one spins the last stretch.
   const pace = job.engine === "deno" ? waitUntil : sleepUntilFfi;
+  const sameTail = tailComparisonFor(job.engine);
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
     if (samples.length === 0) return;
@@ -215,7 +212,7 @@ async function run(job: OpenLoopJob): Promise<void> {
       const header = readFrameHeader(message);
       if (
         header.connection !== c.id || header.seq !== seq || header.intendedUs !== intendedUs ||
-        !sameBytesFrom(message, c.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES)
+        !sameTail(message, c.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES)
       ) {
         throw new MismatchError(`reply ${seq} differs from the message sent`);
       }

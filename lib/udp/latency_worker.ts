@@ -14,16 +14,12 @@
  *
  * @module
  */
-import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 /// <reference lib="deno.worker" />
+import { perfOfSharedMs, sharedMsOfLatest } from "../run_info.ts";
 import { untilArrivalsStamped } from "../engine/stamping_probe.ts";
 import { createHistogram, encodeHistogram, recordUs } from "../histogram.ts";
-import {
-  FRAME_HEADER_BYTES,
-  readFrameHeader,
-  sameBytesFrom,
-  writeFrameHeader,
-} from "../latency/frame.ts";
+import { FRAME_HEADER_BYTES, readFrameHeader, writeFrameHeader } from "../latency/frame.ts";
+import { tailComparisonFor } from "../latency/echo_compare.ts";
 import { type OpenLoopSample, OpenLoopSampleBuffer } from "../latency/open_loop_samples.ts";
 import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "../latency/schedule.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
@@ -39,8 +35,9 @@ import {
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
 
-type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 import { ReceptionTracker } from "./reception.ts";
+
+type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
 const FLUSH_EVERY_MS = 200;
@@ -148,6 +145,7 @@ async function run(job: OpenLoopJob): Promise<void> {
     const startUs = usSinceRunStart(startPerf);
     const intendedUsOf = (s: Sock, seq: number) =>
       startUs + intendedOffsetMs(schedule, s.id, seq) * 1000;
+    const sameTail = tailComparisonFor(job.engine);
 
     /** Records the datagrams whose time is up and that have no echo as lost. */
     const settle = (s: Sock, nowPerf: number, all: boolean) => {
@@ -198,7 +196,7 @@ async function run(job: OpenLoopJob): Promise<void> {
         if (
           job.verify &&
           (data.length !== job.sizeBytes || header.intendedUs !== intendedUs ||
-            !sameBytesFrom(data, s.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES))
+            !sameTail(data, s.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES))
         ) {
           s.mismatches++;
           continue;
