@@ -39,6 +39,8 @@ import { ReceptionTracker } from "./reception.ts";
 
 type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
 
+/** How often the end of a run looks for the last echoes: a millisecond is not worth a busy loop. */
+const END_POLL_MS = 1;
 /** Batches are flushed at least this often, so CSV rows and progress keep up. */
 const FLUSH_EVERY_MS = 200;
 /** Most sockets per Worker for which the pacer asks whether an echo is due (see the TCP worker). */
@@ -277,7 +279,19 @@ async function run(job: OpenLoopJob): Promise<void> {
       for (const s of socks) settle(s, now, false);
     }, Math.max(5, Math.min(100, job.timeoutMs / 10)));
     await Promise.all(socks.map((s) => sendLoop(s)));
-    while (!lifecycle.stopping && socks.some((s) => s.settled < s.nextSend)) await nextTurnSlow();
+    // Settled here too, not only by the sweep: with every echo in, the run ends now rather than
+    // up to a sweep period (100 ms at the default time limit) later. The FFI engine's reactor
+    // holds the thread for up to 20 ms at a time, so it times this wait itself (a timer of the
+    // event loop waited 50-60 ms).
+    const pause = job.engine === "ffi"
+      ? () => sleepUntilFfi(performance.now() + END_POLL_MS, () => lifecycle.stopping)
+      : () => new Promise<void>((resolve) => setTimeout(resolve, END_POLL_MS));
+    while (!lifecycle.stopping) {
+      const now = performance.now();
+      for (const s of socks) settle(s, now, false);
+      if (socks.every((s) => s.settled === s.nextSend)) break;
+      await pause();
+    }
     clearInterval(sweep);
     if (!lifecycle.stopping) { for (const s of socks) settle(s, performance.now(), true); }
     for (const s of socks) closeQuietly(s.socket);
@@ -312,11 +326,6 @@ async function run(job: OpenLoopJob): Promise<void> {
     measuredUntilEpochMs: sharedMsOfLatest(lastSendPerf, lastEchoPerf),
     udp: counts,
   });
-}
-
-/** Waits about a timer tick: the end of a run is not worth a busy loop. */
-function nextTurnSlow(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /**
