@@ -9,7 +9,11 @@
  * against `netspeed serve --udp`. The peer, when installed: irtt (`irtt
  * client -i 1ms -l 1024` against `irtt server -i 0`), its CPU taken from
  * the shell's `times`, its send error from each packet's monotonic send
- * time. Rounds interleaved, medians printed.
+ * time. And a C baseline (scripts/pacer_baseline.c) keeping the same
+ * schedule the way the FFI reactor does (sleep with a 1 µs timer slack
+ * until the reactor's spin before each send, spin the rest, read replies as
+ * they come): what the method costs with no runtime on this host. Rounds
+ * interleaved, medians printed.
  *
  * Goals (issue 10): CPU <= 0.10 cores, achieved/asked >= 0.99, p99 error <= 50 µs.
  *
@@ -29,6 +33,7 @@ import {
   run,
   waitForPort,
 } from "./perf_common.ts";
+import { SPIN_US } from "../lib/engine/ffi_reactor.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -120,11 +125,25 @@ async function irttAt(port: number): Promise<Measure> {
   }
 }
 
+/** The C baseline against the same UDP echo, spinning as long before each send as the reactor. */
+async function cBaselineAt(binary: string, port: number): Promise<Measure> {
+  const out = await run(binary, [String(port), String(rate), String(seconds), String(SPIN_US)]);
+  if (out.code !== 0) throw new Error(`pacer_baseline failed: ${out.stderr}`);
+  const result = JSON.parse(out.stdout);
+  return {
+    cores: result.cores,
+    ratio: result.sent / (rate * seconds),
+    p50LateUs: result.p50LateUs,
+    p99LateUs: result.p99LateUs,
+  };
+}
+
 const buildDir = await Deno.makeTempDir({ prefix: "netspeed-pacer-" });
 const stack = new AsyncDisposableStack();
 try {
   const echo = await buildCProgram("echo_baseline", buildDir);
   if (!echo) throw new Error("No C compiler (cc, gcc): the TCP rows need the C echo");
+  const pacer = (await buildCProgram("pacer_baseline", buildDir))!;
   const tcpPort = freePort();
   stack.use(background(echo, ["epoll", String(tcpPort)]));
   const udpPort = freePort();
@@ -156,6 +175,10 @@ try {
   for (let round = 0; round < runs; round++) {
     for (const [name, target, flags] of rows) {
       results.set(name, [...(results.get(name) ?? []), await netspeedAt(target, flags)]);
+    }
+    {
+      const name = `UDP, C baseline (sleep, ${SPIN_US} µs spin)`;
+      results.set(name, [...(results.get(name) ?? []), await cBaselineAt(pacer, udpPort)]);
     }
     if (irttPort !== undefined) {
       const name = "UDP, irtt (peer)";
