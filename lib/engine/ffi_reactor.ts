@@ -48,7 +48,10 @@ interface Timer {
   targetPerf: number;
   /** How long before `targetPerf` the wait stops sleeping and spins. */
   spinMs: number;
+  /** Run by the reactor itself the moment the timer is due, before any promise settles. */
+  onDue?: () => void;
   resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 /** The reactor of this thread. */
@@ -74,16 +77,22 @@ export class FfiReactor {
     return this.#wait(fd, LINUX.POLLOUT);
   }
 
-  /** Resolves at `targetPerf` (a `performance.now()` time), within a few µs. */
-  sleepUntil(targetPerf: number): Promise<void> {
-    const { promise, resolve } = Promise.withResolvers<void>();
+  /**
+   * Resolves at `targetPerf` (a `performance.now()` time), within a few µs.
+   * `onDue` runs at that moment inside the reactor, before the promise
+   * settles: after a wake-up the hops to a waiting sender took 3.5-5 µs at
+   * p50 and 13 µs at p99, so a send that must leave on time goes there. What
+   * it throws rejects the promise.
+   */
+  sleepUntil(targetPerf: number, onDue?: () => void): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
     let i = this.#timers.length;
     while (i > 0 && this.#timers[i - 1].targetPerf > targetPerf) i--;
     const spinUs = Math.min(
       MAX_SPIN_US,
       Math.max(SPIN_US, (targetPerf - performance.now()) * 1000 * SPIN_SHARE),
     );
-    this.#timers.splice(i, 0, { targetPerf, spinMs: spinUs / 1000, resolve });
+    this.#timers.splice(i, 0, { targetPerf, spinMs: spinUs / 1000, onDue, resolve, reject });
     this.#start();
     return promise;
   }
@@ -164,7 +173,13 @@ export class FfiReactor {
       const timersBefore = this.#timers.length;
       let wokenTimers = 0;
       while (this.#timers.length > 0 && this.#timers[0].targetPerf <= now) {
-        this.#timers.shift()!.resolve();
+        const timer = this.#timers.shift()!;
+        try {
+          timer.onDue?.();
+          timer.resolve();
+        } catch (error) {
+          timer.reject(error instanceof Error ? error : new Error(String(error)));
+        }
         wokenTimers++;
       }
       // Let what was just woken run first (a sender sends), and turn the event loop (messages,
@@ -243,11 +258,17 @@ export function threadReactor(): FfiReactor {
  * replies) until the moment, in slices of at most 100 ms so a stop is
  * noticed.
  */
-export async function sleepUntilFfi(targetPerfMs: number, cancelled: () => boolean): Promise<void> {
+export async function sleepUntilFfi(
+  targetPerfMs: number,
+  cancelled: () => boolean,
+  /** Run inside the reactor at the moment (see {@linkcode FfiReactor.sleepUntil}); not when cancelled first. */
+  onDue?: () => void,
+): Promise<void> {
   const reactor = threadReactor();
   while (!cancelled()) {
     const sliceEnd = Math.min(targetPerfMs, performance.now() + 100);
-    await reactor.sleepUntil(sliceEnd);
-    if (sliceEnd >= targetPerfMs) return;
+    const last = sliceEnd >= targetPerfMs;
+    await reactor.sleepUntil(sliceEnd, last ? onDue : undefined);
+    if (last) return;
   }
 }

@@ -235,40 +235,53 @@ async function run(job: OpenLoopJob): Promise<void> {
       : undefined;
 
     // The FFI engine sleeps in its reactor until just before each send, its replies read
-    // there; the default one turns the event loop while an echo is due (see lib/pacer.ts).
+    // there, and sends from inside the reactor when the moment comes; the default one turns
+    // the event loop while an echo is due (see lib/pacer.ts).
     const pace = job.engine === "ffi"
-      ? (targetPerf: number) => sleepUntilFfi(targetPerf, () => lifecycle.stopping)
+      ? (targetPerf: number, onDue: () => void) =>
+        sleepUntilFfi(targetPerf, () => lifecycle.stopping, onDue)
       : (targetPerf: number) => waitUntil(targetPerf, () => lifecycle.stopping, idle);
+    const pastCutoff = (nowPerf: number) => nowPerf - startPerf > job.sendCutoffMs;
 
     const sendLoop = async (s: Sock) => {
       const datagram = new Uint8Array(job.sizeBytes);
+      /** Fills the datagram for `seq` ahead of its time, so no copy waits between wake-up and send. */
+      const prepare = (seq: number) => {
+        datagram.set(s.bodies[seq % BODY_POOL]);
+        writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
+      };
+      /** Sends the prepared datagram, `seq`, now; a promise when the engine's send is one. */
+      const send = (seq: number): void | Promise<unknown> => {
+        const sentPerf = performance.now();
+        s.sentAt[seq % s.sentAt.length] = sentPerf;
+        recordUs(
+          sendLateness,
+          (sentPerf - startPerf - intendedOffsetMs(schedule, s.id, seq)) * 1000,
+        );
+        s.nextSend++;
+        sent++;
+        lastSendPerf = Math.max(lastSendPerf, sentPerf);
+        try {
+          // A datagram the kernel refused is lost like any other; keep the schedule.
+          return s.socket.send(datagram)?.catch(() => {});
+        } catch { /* as above */ }
+      };
       while (!lifecycle.stopping && s.nextSend < s.count) {
-        await pace(startPerf + intendedOffsetMs(schedule, s.id, s.nextSend));
+        const first = s.nextSend;
+        prepare(first);
+        await pace(startPerf + intendedOffsetMs(schedule, s.id, first), () => {
+          if (!lifecycle.stopping && !pastCutoff(performance.now())) send(first);
+        });
         if (lifecycle.stopping) break;
         const now = performance.now();
-        const elapsedMs = now - startPerf;
-        if (elapsedMs > job.sendCutoffMs) break;
-        const due = Math.min(lastDueSeq(schedule, s.id, elapsedMs), s.count - 1);
+        if (pastCutoff(now)) break;
+        // Behind the schedule, everything due by now leaves at once.
+        const due = Math.min(lastDueSeq(schedule, s.id, now - startPerf), s.count - 1);
         while (s.nextSend <= due && !lifecycle.stopping) {
-          const seq = s.nextSend;
-          datagram.set(s.bodies[seq % BODY_POOL]);
-          writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
-          const sentPerf = performance.now();
-          s.sentAt[seq % s.sentAt.length] = sentPerf;
-          recordUs(
-            sendLateness,
-            (sentPerf - startPerf - intendedOffsetMs(schedule, s.id, seq)) * 1000,
-          );
-          s.nextSend++;
-          sent++;
-          try {
-            const pending = s.socket.send(datagram);
-            if (pending) await pending;
-          } catch {
-            // A datagram the kernel refused is lost like any other; keep the schedule.
-          }
+          if (s.nextSend !== first) prepare(s.nextSend);
+          const pending = send(s.nextSend);
+          if (pending) await pending;
         }
-        lastSendPerf = Math.max(lastSendPerf, now);
       }
     };
 
