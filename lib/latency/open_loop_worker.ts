@@ -142,8 +142,12 @@ async function run(job: OpenLoopJob): Promise<void> {
   const corrected = createHistogram();
   const uncorrected = createHistogram();
   const sendLateness = createHistogram();
-  // The FFI engine sleeps in its reactor until just before each send; the default one spins the last stretch.
-  const pace = job.engine === "deno" ? waitUntil : sleepUntilFfi;
+  // The FFI engine sleeps in its reactor until just before each send and sends from inside it
+  // when the moment comes (`onDue`); the default one spins the last stretch.
+  const pace = (targetPerf: number, idle: (() => boolean) | undefined, onDue: () => void) =>
+    job.engine === "deno"
+      ? waitUntil(targetPerf, () => lifecycle.stopping, idle)
+      : sleepUntilFfi(targetPerf, () => lifecycle.stopping, onDue);
   const sameTail = tailComparisonFor(job.engine);
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
@@ -273,6 +277,31 @@ async function run(job: OpenLoopJob): Promise<void> {
    */
   const sendLoop = async (c: Connection) => {
     const sendBuffer = new Uint8Array(perWrite * job.sizeBytes);
+    /** Fills message `i` of the buffer with `seq`, ahead of its send. */
+    const prepare = (i: number, seq: number) => {
+      const message = sendBuffer.subarray(i * job.sizeBytes, (i + 1) * job.sizeBytes);
+      message.set(c.bodies[seq % BODY_POOL]);
+      writeFrameHeader(message, {
+        connection: c.id,
+        seq,
+        intendedUs: startUs + intendedOffsetMs(schedule, c.id, seq) * 1000,
+      });
+    };
+    /** Counts the `n` prepared messages from `c.nextSend` on as sent now, just before their write. */
+    const markSent = (n: number) => {
+      const sentPerf = performance.now();
+      for (let i = 0; i < n; i++) {
+        const seq = c.nextSend + i;
+        c.sentAt[seq % MAX_IN_FLIGHT] = sentPerf;
+        recordUs(
+          sendLateness,
+          (sentPerf - startPerf - intendedOffsetMs(schedule, c.id, seq)) * 1000,
+        );
+      }
+      c.nextSend += n;
+      sent += n;
+      lastSendPerf = Math.max(lastSendPerf, sentPerf);
+    };
     try {
       while (!c.failed && !lifecycle.stopping && c.nextSend < c.limit) {
         if (c.nextSend - c.nextReply >= MAX_IN_FLIGHT) {
@@ -280,11 +309,18 @@ async function run(job: OpenLoopJob): Promise<void> {
           await nextTurn();
           continue;
         }
-        await pace(
-          startPerf + intendedOffsetMs(schedule, c.id, c.nextSend),
-          () => lifecycle.stopping,
-          idle,
-        );
+        const first = c.nextSend;
+        prepare(0, first);
+        // With the FFI engine the first message's write starts inside the reactor the moment
+        // it is due (an async write runs up to its first wait), and is finished here.
+        let started: Promise<number> | undefined;
+        await pace(startPerf + intendedOffsetMs(schedule, c.id, first), idle, () => {
+          if (c.failed || lifecycle.stopping) return;
+          if (performance.now() - startPerf > job.sendCutoffMs) return;
+          markSent(1);
+          started = c.conn.write(sendBuffer.subarray(0, job.sizeBytes));
+        });
+        if (started) await writeRest(c.conn, sendBuffer.subarray(0, job.sizeBytes), await started);
         const now = performance.now();
         const elapsedMs = now - startPerf;
         if (c.failed || lifecycle.stopping) break;
@@ -300,21 +336,9 @@ async function run(job: OpenLoopJob): Promise<void> {
         );
         const n = due - c.nextSend + 1;
         if (n <= 0) continue;
-        for (let i = 0; i < n; i++) {
-          const seq = c.nextSend + i;
-          const message = sendBuffer.subarray(i * job.sizeBytes, (i + 1) * job.sizeBytes);
-          message.set(c.bodies[seq % BODY_POOL]);
-          writeFrameHeader(message, {
-            connection: c.id,
-            seq,
-            intendedUs: startUs + intendedOffsetMs(schedule, c.id, seq) * 1000,
-          });
-          c.sentAt[seq % MAX_IN_FLIGHT] = now;
-          recordUs(sendLateness, (now - startPerf - intendedOffsetMs(schedule, c.id, seq)) * 1000);
-        }
-        c.nextSend += n;
-        sent += n;
-        lastSendPerf = Math.max(lastSendPerf, now);
+        // Slot 0 already holds `first` unless it left from the reactor.
+        for (let i = 0; i < n; i++) if (c.nextSend + i !== first) prepare(i, c.nextSend + i);
+        markSent(n);
         await writeAll(c.conn, sendBuffer.subarray(0, n * job.sizeBytes));
       }
       // Sending is over: the connection ends once its last reply is in.
@@ -354,6 +378,11 @@ async function run(job: OpenLoopJob): Promise<void> {
       sendLateness: encodeHistogram(sendLateness),
     });
   }
+}
+
+/** Writes what a write that took `written` bytes of `bytes` left. */
+async function writeRest(conn: ByteStream, bytes: Uint8Array, written: number): Promise<void> {
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
 /** Connects and runs the closed-loop warm-up; a failure is recorded as a sample. */
