@@ -33,6 +33,22 @@ export interface DatagramSocket {
   close(): void;
 }
 
+/**
+ * An FFI datagram socket read without waiting, by a Worker that waits on
+ * its sockets itself in one `ppoll` (the UDP open loop's synchronous pacer).
+ */
+export interface PolledDatagramSocket extends DatagramSocket {
+  /** The descriptor to poll. */
+  readonly descriptor: number;
+  /**
+   * The next datagram if one is there, else undefined (never waits); with
+   * kernel timestamps, {@linkcode DatagramSocket.arrivalPerf} is its stamp.
+   */
+  tryReceive(buffer: Uint8Array): Uint8Array | undefined;
+  /** Clears a pending ICMP error, which makes `ppoll` report the socket readable with nothing to read. */
+  clearError(): void;
+}
+
 /** A UDP socket of the default engine, sending to `ip:port`. */
 export function denoDatagram(host: string, port: number): DatagramSocket {
   const target: Deno.NetAddr = { transport: "udp", hostname: host, port };
@@ -66,7 +82,7 @@ export function ffiDatagram(
     /** Ask the kernel for each datagram's arrival time (see {@linkcode KernelTimedDatagram}). */
     kernelTimestamps?: boolean;
   } = {},
-): DatagramSocket {
+): PolledDatagramSocket {
   const c = libc();
   const address = socketAddress(ip, port);
   const fd = c.socket(
@@ -89,7 +105,21 @@ export function ffiDatagram(
   return new KernelTimedDatagram(fd);
 }
 
-class FfiDatagram extends ReactorSocket implements DatagramSocket {
+class FfiDatagram extends ReactorSocket implements PolledDatagramSocket {
+  get descriptor(): number {
+    return this.fd;
+  }
+
+  tryReceive(buffer: Uint8Array): Uint8Array | undefined {
+    if (this.closed) throw new PeerClosedError("socket closed");
+    const n = this.read(buffer);
+    return n >= 0 ? buffer.subarray(0, n) : undefined;
+  }
+
+  clearError(): void {
+    pendingError(this.fd);
+  }
+
   send(datagram: Uint8Array): void {
     if (this.closed) throw new PeerClosedError("socket closed");
     // Never blocks: a full send buffer drops the datagram, which then counts as lost.

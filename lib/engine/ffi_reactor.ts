@@ -37,6 +37,31 @@ const MAX_BLOCK_MS = 20;
  */
 const WAKE_AHEAD_MS = 1;
 
+/** The stretch before a moment `waitMs` away that is spun rather than slept, ms. */
+export function spinMsFor(waitMs: number): number {
+  return Math.min(MAX_SPIN_US, Math.max(SPIN_US, waitMs * 1000 * SPIN_SHARE)) / 1000;
+}
+
+/**
+ * How long to block now, ms, for a moment `untilMs` away whose last
+ * `spinMs` are spun: a long wait ends {@linkcode WAKE_AHEAD_MS} early and
+ * is followed by a short one; no block is longer than
+ * {@linkcode MAX_BLOCK_MS}. Zero or less: spin now.
+ */
+export function blockMsFor(untilMs: number, spinMs: number): number {
+  return Math.min(
+    MAX_BLOCK_MS,
+    untilMs > 2 * WAKE_AHEAD_MS ? untilMs - WAKE_AHEAD_MS : untilMs - spinMs,
+  );
+}
+
+/** Writes a wait of `ms` (clamped at zero) into a `struct timespec`. */
+export function setTimespec(timespec: BigInt64Array, ms: number): void {
+  const ns = Math.max(0, Math.floor(ms * 1e6));
+  timespec[0] = BigInt(Math.floor(ns / 1e9));
+  timespec[1] = BigInt(ns % 1e9);
+}
+
 interface Waiter {
   fd: number;
   events: number;
@@ -88,11 +113,8 @@ export class FfiReactor {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     let i = this.#timers.length;
     while (i > 0 && this.#timers[i - 1].targetPerf > targetPerf) i--;
-    const spinUs = Math.min(
-      MAX_SPIN_US,
-      Math.max(SPIN_US, (targetPerf - performance.now()) * 1000 * SPIN_SHARE),
-    );
-    this.#timers.splice(i, 0, { targetPerf, spinMs: spinUs / 1000, onDue, resolve, reject });
+    const spinMs = spinMsFor(targetPerf - performance.now());
+    this.#timers.splice(i, 0, { targetPerf, spinMs, onDue, resolve, reject });
     this.#start();
     return promise;
   }
@@ -136,16 +158,10 @@ export class FfiReactor {
       });
       const next = this.#timers[0]?.targetPerf ?? Infinity;
       const spinMs = this.#timers[0]?.spinMs ?? 0;
-      const untilNextMs = next - performance.now();
-      const blockMs = Math.min(
-        MAX_BLOCK_MS,
-        untilNextMs > 2 * WAKE_AHEAD_MS ? untilNextMs - WAKE_AHEAD_MS : untilNextMs - spinMs,
-      );
+      const blockMs = blockMsFor(next - performance.now(), spinMs);
       let ready = 0;
       if (blockMs > 0 || waiters.length > 0) {
-        const ns = Math.max(0, Math.floor(blockMs * 1e6));
-        this.#timespec[0] = BigInt(Math.floor(ns / 1e9));
-        this.#timespec[1] = BigInt(ns % 1e9);
+        setTimespec(this.#timespec, blockMs);
         ready = c.ppoll(this.#pollFds, BigInt(waiters.length), this.#timespec, null);
       }
       // The last stretch before a timer: spin on the clock, still looking at the sockets.

@@ -24,9 +24,15 @@ export async function yieldNow(): Promise<void> {
   lastYieldPerf = performance.now();
 }
 
-/** A yield when this thread has held its event loop for {@linkcode YIELD_EVERY_MS}, else undefined. */
-export function yieldIfDue(nowPerf = performance.now()): Promise<void> | undefined {
-  return nowPerf - lastYieldPerf < YIELD_EVERY_MS ? undefined : yieldNow();
+/**
+ * A yield when this thread has held its event loop for `everyMs`
+ * ({@linkcode YIELD_EVERY_MS} unless said), else undefined.
+ */
+export function yieldIfDue(
+  nowPerf = performance.now(),
+  everyMs = YIELD_EVERY_MS,
+): Promise<void> | undefined {
+  return nowPerf - lastYieldPerf < everyMs ? undefined : yieldNow();
 }
 
 /**

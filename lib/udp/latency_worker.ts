@@ -24,8 +24,12 @@ import { type OpenLoopSample, OpenLoopSampleBuffer } from "../latency/open_loop_
 import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "../latency/schedule.ts";
 import { classifyError, TimeoutError } from "../net_io.ts";
 import { waitUntil } from "../pacer.ts";
-import { type DatagramSocket, denoDatagram, ffiDatagram } from "../engine/datagram.ts";
-import { sleepUntilFfi } from "../engine/ffi_reactor.ts";
+import {
+  type DatagramSocket,
+  denoDatagram,
+  ffiDatagram,
+  type PolledDatagramSocket,
+} from "../engine/datagram.ts";
 import {
   errorCode,
   type FromOpenLoopWorker,
@@ -35,6 +39,7 @@ import {
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
 
+import { keepScheduleFfi } from "./ffi_schedule.ts";
 import { ReceptionTracker } from "./reception.ts";
 
 type GoMessage = Extract<ToOpenLoopWorker, { type: "go" }>;
@@ -86,6 +91,8 @@ interface Sock {
   settled: number;
   sentAt: Float64Array;
   bodies: Uint8Array[];
+  /** The next datagram, filled ahead of its time. */
+  datagram: Uint8Array;
   tracker: ReceptionTracker;
   /** Datagrams whose echo did not match what was sent. */
   mismatches: number;
@@ -171,144 +178,146 @@ async function run(job: OpenLoopJob): Promise<void> {
       }
     };
 
-    const receive = async (s: Sock) => {
-      const buffer = new Uint8Array(job.sizeBytes + 1);
-      while (!lifecycle.stopping) {
-        let data: Uint8Array;
-        try {
-          data = await s.socket.receive(buffer);
-        } catch {
-          // Closed at the end or on stop; a stray ICMP error must not end the run.
-          if (lifecycle.stopping || !liveSockets.has(s.socket)) return;
-          continue;
-        }
-        const readPerf = performance.now();
-        const stampPerf = s.socket.arrivalPerf;
-        if (data.length < FRAME_HEADER_BYTES) continue;
-        const header = readFrameHeader(data);
-        if (header.connection !== s.id || header.seq >= s.nextSend) continue;
-        const seq = header.seq;
-        if (seq + s.sentAt.length <= s.nextSend) {
-          // Its send time was overwritten long ago: far past any time limit.
-          s.tracker.onEcho(seq, 0, 0, true);
-          continue;
-        }
-        const sentAt = s.sentAt[seq % s.sentAt.length];
-        const intendedUs = intendedUsOf(s, seq);
-        if (
-          job.verify &&
-          (data.length !== job.sizeBytes || header.intendedUs !== intendedUs ||
-            !sameTail(data, s.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES))
-        ) {
-          s.mismatches++;
-          continue;
-        }
-        // When the reply reached this host: the kernel's stamp when asked for (and not before
-        // the send: a wall-clock step can move a stamp), else when it was read.
-        const kernelTimed = stampPerf !== undefined && stampPerf >= sentAt;
-        const now = kernelTimed ? stampPerf : readPerf;
-        const late = now - sentAt > job.timeoutMs;
-        const verdict = s.tracker.onEcho(seq, sentAt * 1000, now * 1000, late);
-        if (verdict !== "echo") continue;
-        if (kernelTimed) s.kernelTimed++;
-        lastEchoPerf = Math.max(lastEchoPerf, now);
-        const rttUs = (now - (startPerf + intendedOffsetMs(schedule, s.id, seq))) * 1000;
-        const rttUncorrectedUs = (now - sentAt) * 1000;
-        recordUs(corrected, rttUs);
-        recordUs(uncorrected, rttUncorrectedUs);
-        record({
-          connection: s.id,
-          seq,
-          startUs: usSinceRunStart(sentAt),
-          intendedUs,
-          rttUs,
-          rttUncorrectedUs,
-          bytes: data.length,
-          error: 0,
-        });
+    /** One datagram read from `s`: an echo is checked, timed and recorded; anything else is skipped. */
+    const onDatagram = (s: Sock, data: Uint8Array, readPerf: number, stampPerf?: number) => {
+      if (data.length < FRAME_HEADER_BYTES) return;
+      const header = readFrameHeader(data);
+      if (header.connection !== s.id || header.seq >= s.nextSend) return;
+      const seq = header.seq;
+      if (seq + s.sentAt.length <= s.nextSend) {
+        // Its send time was overwritten long ago: far past any time limit.
+        s.tracker.onEcho(seq, 0, 0, true);
+        return;
       }
+      const sentAt = s.sentAt[seq % s.sentAt.length];
+      const intendedUs = intendedUsOf(s, seq);
+      if (
+        job.verify &&
+        (data.length !== job.sizeBytes || header.intendedUs !== intendedUs ||
+          !sameTail(data, s.bodies[seq % BODY_POOL], FRAME_HEADER_BYTES))
+      ) {
+        s.mismatches++;
+        return;
+      }
+      // When the reply reached this host: the kernel's stamp when asked for (and not before
+      // the send: a wall-clock step can move a stamp), else when it was read.
+      const kernelTimed = stampPerf !== undefined && stampPerf >= sentAt;
+      const now = kernelTimed ? stampPerf : readPerf;
+      const late = now - sentAt > job.timeoutMs;
+      const verdict = s.tracker.onEcho(seq, sentAt * 1000, now * 1000, late);
+      if (verdict !== "echo") return;
+      if (kernelTimed) s.kernelTimed++;
+      lastEchoPerf = Math.max(lastEchoPerf, now);
+      const rttUs = (now - (startPerf + intendedOffsetMs(schedule, s.id, seq))) * 1000;
+      const rttUncorrectedUs = (now - sentAt) * 1000;
+      recordUs(corrected, rttUs);
+      recordUs(uncorrected, rttUncorrectedUs);
+      record({
+        connection: s.id,
+        seq,
+        startUs: usSinceRunStart(sentAt),
+        intendedUs,
+        rttUs,
+        rttUncorrectedUs,
+        bytes: data.length,
+        error: 0,
+      });
     };
 
-    /** Every socket's latest datagram is echoed: no echo is due now, the pacer may block. */
-    const idle = socks.length <= MAX_IDLE_CHECKED
-      ? () => socks.every((s) => s.nextSend === 0 || s.tracker.echoedInTime(s.nextSend - 1))
-      : undefined;
-
-    // The FFI engine sleeps in its reactor until just before each send, its replies read
-    // there, and sends from inside the reactor when the moment comes; the default one turns
-    // the event loop while an echo is due (see lib/pacer.ts).
-    const pace = job.engine === "ffi"
-      ? (targetPerf: number, onDue: () => void) =>
-        sleepUntilFfi(targetPerf, () => lifecycle.stopping, onDue)
-      : (targetPerf: number) => waitUntil(targetPerf, () => lifecycle.stopping, idle);
     const pastCutoff = (nowPerf: number) => nowPerf - startPerf > job.sendCutoffMs;
-
-    const sendLoop = async (s: Sock) => {
-      const datagram = new Uint8Array(job.sizeBytes);
-      /** Fills the datagram for `seq` ahead of its time, so no copy waits between wake-up and send. */
-      const prepare = (seq: number) => {
-        datagram.set(s.bodies[seq % BODY_POOL]);
-        writeFrameHeader(datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
-      };
-      /** Sends the prepared datagram, `seq`, now; a promise when the engine's send is one. */
-      const send = (seq: number): void | Promise<unknown> => {
-        const sentPerf = performance.now();
-        s.sentAt[seq % s.sentAt.length] = sentPerf;
-        recordUs(
-          sendLateness,
-          (sentPerf - startPerf - intendedOffsetMs(schedule, s.id, seq)) * 1000,
-        );
-        s.nextSend++;
-        sent++;
-        lastSendPerf = Math.max(lastSendPerf, sentPerf);
-        try {
-          // A datagram the kernel refused is lost like any other; keep the schedule.
-          return s.socket.send(datagram)?.catch(() => {});
-        } catch { /* as above */ }
-      };
-      while (!lifecycle.stopping && s.nextSend < s.count) {
-        const first = s.nextSend;
-        prepare(first);
-        await pace(startPerf + intendedOffsetMs(schedule, s.id, first), () => {
-          if (!lifecycle.stopping && !pastCutoff(performance.now())) send(first);
-        });
-        if (lifecycle.stopping) break;
-        const now = performance.now();
-        if (pastCutoff(now)) break;
-        // Behind the schedule, everything due by now leaves at once.
-        const due = Math.min(lastDueSeq(schedule, s.id, now - startPerf), s.count - 1);
-        while (s.nextSend <= due && !lifecycle.stopping) {
-          if (s.nextSend !== first) prepare(s.nextSend);
-          const pending = send(s.nextSend);
-          if (pending) await pending;
-        }
-      }
+    /** Fills `s`'s datagram for `seq` ahead of its time, so no copy waits between wake-up and send. */
+    const prepare = (s: Sock, seq: number) => {
+      s.datagram.set(s.bodies[seq % BODY_POOL]);
+      writeFrameHeader(s.datagram, { connection: s.id, seq, intendedUs: intendedUsOf(s, seq) });
+    };
+    /** Sends `s`'s prepared datagram, `seq`, now; a promise when the engine's send is one. */
+    const send = (s: Sock, seq: number): void | Promise<unknown> => {
+      const sentPerf = performance.now();
+      s.sentAt[seq % s.sentAt.length] = sentPerf;
+      recordUs(sendLateness, (sentPerf - startPerf - intendedOffsetMs(schedule, s.id, seq)) * 1000);
+      s.nextSend++;
+      sent++;
+      lastSendPerf = Math.max(lastSendPerf, sentPerf);
+      try {
+        // A datagram the kernel refused is lost like any other; keep the schedule.
+        return s.socket.send(s.datagram)?.catch(() => {});
+      } catch { /* as above */ }
+    };
+    /** Whether every datagram sent is settled (echoed, or recorded as lost), settling what is due. */
+    const allSettled = () => {
+      const now = performance.now();
+      for (const s of socks) settle(s, now, false);
+      return socks.every((s) => s.settled === s.nextSend);
     };
 
-    // Phase 2: the schedule, then the wait for the last echoes.
-    const receivers = socks.map((s) => receive(s));
+    // Phase 2: the schedule, then the wait for the last echoes (settled as they come, not only
+    // by the sweep: with every echo in, the run ends then, not up to a sweep period later).
     const sweep = setInterval(() => {
       const now = performance.now();
       for (const s of socks) settle(s, now, false);
     }, Math.max(5, Math.min(100, job.timeoutMs / 10)));
-    await Promise.all(socks.map((s) => sendLoop(s)));
-    // Settled here too, not only by the sweep: with every echo in, the run ends now rather than
-    // up to a sweep period (100 ms at the default time limit) later. The FFI engine's reactor
-    // holds the thread for up to 20 ms at a time, so it times this wait itself (a timer of the
-    // event loop waited 50-60 ms).
-    const pause = job.engine === "ffi"
-      ? () => sleepUntilFfi(performance.now() + END_POLL_MS, () => lifecycle.stopping)
-      : () => new Promise<void>((resolve) => setTimeout(resolve, END_POLL_MS));
-    while (!lifecycle.stopping) {
-      const now = performance.now();
-      for (const s of socks) settle(s, now, false);
-      if (socks.every((s) => s.settled === s.nextSend)) break;
-      await pause();
+    if (job.engine === "ffi") {
+      await keepScheduleFfi(socks.map((s) => s.socket as PolledDatagramSocket), {
+        nextDue: () => {
+          let index = -1;
+          let duePerf = Infinity;
+          socks.forEach((s, i) => {
+            if (s.nextSend >= s.count) return;
+            const perf = startPerf + intendedOffsetMs(schedule, s.id, s.nextSend);
+            if (perf < duePerf) [index, duePerf] = [i, perf];
+          });
+          if (index < 0) return undefined;
+          prepare(socks[index], socks[index].nextSend);
+          return { index, duePerf };
+        },
+        sendDue: (i, nowPerf) => {
+          if (pastCutoff(nowPerf)) return false;
+          send(socks[i], socks[i].nextSend);
+          return true;
+        },
+        onDatagram: (i, data, readPerf, stampPerf) =>
+          onDatagram(socks[i], data, readPerf, stampPerf),
+        allSettled,
+        stopping: () => lifecycle.stopping,
+      }, job.sizeBytes);
+    } else {
+      const receivers = socks.map((s) => receiveLoop(s, job.sizeBytes, onDatagram));
+      /** Every socket's latest datagram is echoed: no echo is due now, the pacer may block. */
+      const idle = socks.length <= MAX_IDLE_CHECKED
+        ? () => socks.every((s) => s.nextSend === 0 || s.tracker.echoedInTime(s.nextSend - 1))
+        : undefined;
+      // Turns the event loop while an echo is due (see lib/pacer.ts).
+      const sendLoop = async (s: Sock) => {
+        while (!lifecycle.stopping && s.nextSend < s.count) {
+          const first = s.nextSend;
+          prepare(s, first);
+          await waitUntil(
+            startPerf + intendedOffsetMs(schedule, s.id, first),
+            () => lifecycle.stopping,
+            idle,
+          );
+          if (lifecycle.stopping) break;
+          const now = performance.now();
+          if (pastCutoff(now)) break;
+          // Behind the schedule, everything due by now leaves at once.
+          const due = Math.min(lastDueSeq(schedule, s.id, now - startPerf), s.count - 1);
+          while (s.nextSend <= due && !lifecycle.stopping) {
+            if (s.nextSend !== first) prepare(s, s.nextSend);
+            const pending = send(s, s.nextSend);
+            if (pending) await pending;
+          }
+        }
+      };
+      await Promise.all(socks.map((s) => sendLoop(s)));
+      while (!lifecycle.stopping && !allSettled()) {
+        await new Promise<void>((resolve) => setTimeout(resolve, END_POLL_MS));
+      }
+      for (const s of socks) closeQuietly(s.socket);
+      await Promise.all(receivers);
     }
     clearInterval(sweep);
     if (!lifecycle.stopping) { for (const s of socks) settle(s, performance.now(), true); }
     for (const s of socks) closeQuietly(s.socket);
-    await Promise.all(receivers);
   } else {
     for (const s of socks) closeQuietly(s.socket);
   }
@@ -342,6 +351,29 @@ async function run(job: OpenLoopJob): Promise<void> {
 }
 
 /**
+ * The default engine's receive loop for one socket: hands each datagram to
+ * `onDatagram` with the time it was read, until the socket is closed.
+ */
+async function receiveLoop(
+  s: Sock,
+  sizeBytes: number,
+  onDatagram: (s: Sock, data: Uint8Array, readPerf: number) => void,
+): Promise<void> {
+  const buffer = new Uint8Array(sizeBytes + 1);
+  while (!lifecycle.stopping) {
+    let data: Uint8Array;
+    try {
+      data = await s.socket.receive(buffer);
+    } catch {
+      // Closed at the end or on stop; a stray ICMP error must not end the run.
+      if (lifecycle.stopping || !liveSockets.has(s.socket)) return;
+      continue;
+    }
+    onDatagram(s, data, performance.now());
+  }
+}
+
+/**
  * Opens a socket and runs the warm-up: `warmup` datagrams, one at a time,
  * each of which must be echoed within `timeoutMs`. With no warm-up nothing
  * is checked, and an absent server shows as 100% loss.
@@ -365,10 +397,11 @@ async function open(
     sentAt: new Float64Array(Math.min(MAX_SEND_TIMES, Math.max(1, count))),
     bodies: Array.from({ length: BODY_POOL }, () => randomBytes(job.sizeBytes)),
     tracker: new ReceptionTracker(count),
+    datagram: new Uint8Array(job.sizeBytes),
     mismatches: 0,
     kernelTimed: 0,
   };
-  const datagram = new Uint8Array(job.sizeBytes);
+  const datagram = s.datagram;
   const buffer = new Uint8Array(job.sizeBytes + 1);
   try {
     for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
