@@ -3,10 +3,11 @@
  * per engine:
  *
  * - "deno": `Deno.listenDatagram` (portable; needs `--unstable-net`).
- * - "ffi": a connected libc datagram socket through `Deno.dlopen`, its
- *   waits on this thread's {@linkcode FfiReactor}, so a paced sender
- *   sleeps in `ppoll` between sends instead of turning the event loop
- *   (see `ffi_reactor.ts`). Linux only.
+ * - "ffi": a connected libc datagram socket through `Deno.dlopen`. Its
+ *   `receive` waits on this thread's reactor (`ffi_reactor.ts`); the open
+ *   loop instead polls it itself between sends (`tryReceive`, see
+ *   `lib/udp/ffi_schedule.ts`), so a paced sender sleeps in `ppoll`
+ *   instead of turning the event loop. Linux only.
  *
  * @module
  */
