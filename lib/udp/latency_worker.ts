@@ -261,11 +261,12 @@ async function run(job: OpenLoopJob): Promise<void> {
         nextDue: () => {
           let index = -1;
           let duePerf = Infinity;
-          socks.forEach((s, i) => {
-            if (s.nextSend >= s.count) return;
+          for (let i = 0; i < socks.length; i++) {
+            const s = socks[i];
+            if (s.nextSend >= s.count) continue;
             const perf = startPerf + intendedOffsetMs(schedule, s.id, s.nextSend);
             if (perf < duePerf) [index, duePerf] = [i, perf];
-          });
+          }
           if (index < 0) return undefined;
           prepare(socks[index], socks[index].nextSend);
           return { index, duePerf };
