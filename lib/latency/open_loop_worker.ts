@@ -313,14 +313,16 @@ async function run(job: OpenLoopJob): Promise<void> {
         prepare(0, first);
         // With the FFI engine the first message's write starts inside the reactor the moment
         // it is due (an async write runs up to its first wait), and is finished here.
-        let started: Promise<number> | undefined;
+        const onDue: { write?: Promise<number> } = {};
         await pace(startPerf + intendedOffsetMs(schedule, c.id, first), idle, () => {
           if (c.failed || lifecycle.stopping) return;
           if (performance.now() - startPerf > job.sendCutoffMs) return;
           markSent(1);
-          started = c.conn.write(sendBuffer.subarray(0, job.sizeBytes));
+          onDue.write = c.conn.write(sendBuffer.subarray(0, job.sizeBytes));
         });
-        if (started) await writeRest(c.conn, sendBuffer.subarray(0, job.sizeBytes), await started);
+        if (onDue.write) {
+          await writeRest(c.conn, sendBuffer.subarray(0, job.sizeBytes), await onDue.write);
+        }
         const now = performance.now();
         const elapsedMs = now - startPerf;
         if (c.failed || lifecycle.stopping) break;
