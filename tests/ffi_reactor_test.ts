@@ -2,9 +2,10 @@
  * The FFI reactor's timers: a paced sender's `onDue` runs inside the
  * reactor at the moment (not before it, not after the promise settled),
  * once; a cancelled wait never runs it; what it throws rejects the wait.
+ * And the sleep-and-spin policy the reactor and the UDP open loop share.
  */
 import assert from "node:assert/strict";
-import { sleepUntilFfi, threadReactor } from "../lib/engine/ffi_reactor.ts";
+import { blockMsFor, sleepUntilFfi, spinMsFor, threadReactor } from "../lib/engine/ffi_reactor.ts";
 
 const LINUX = Deno.build.os === "linux";
 
@@ -59,4 +60,17 @@ Deno.test({
     await reactor.sleepUntil(performance.now() + 1, () => (ran = true));
     assert.equal(ran, true);
   },
+});
+
+Deno.test("the spin before a moment is 50 µs, or 1% of a longer wait up to 500 µs", () => {
+  assert.equal(spinMsFor(1), 0.05);
+  assert.equal(spinMsFor(20), 0.2);
+  assert.equal(spinMsFor(10_000), 0.5);
+});
+
+Deno.test("a block ends 1 ms early when the moment is far, at the spin when near, never past 20 ms", () => {
+  assert.equal(blockMsFor(10, 0.1), 9);
+  assert.equal(blockMsFor(100, 0.5), 20);
+  assert.ok(Math.abs(blockMsFor(1.5, 0.05) - 1.45) < 1e-9);
+  assert.ok(blockMsFor(0.04, 0.05) <= 0, "inside the spin: no block");
 });
