@@ -30,45 +30,63 @@ export async function connectFfiStream(
   return new FfiStream(fd);
 }
 
-/** One connection, non-blocking, its waits on the reactor. */
+/** One connection, non-blocking, its waits on the reactor (or on its owner's `poll`). */
 export class FfiStream extends ReactorSocket implements ByteStream {
+  /** The descriptor, for an owner that polls it itself. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   /** Reads what is there (at least a byte), or null at the end of the stream. */
   async read(buffer: Uint8Array): Promise<number | null> {
-    const c = libc();
-    // Nothing there after a wake-up means the socket has something to say (poll asks it).
-    let woken = false;
-    while (true) {
-      if (this.closed) throw new PeerClosedError("connection closed");
-      const n = c.recv(this.fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
-      if (n > 0) return n;
-      if (n === 0) {
-        // A reset leaves the socket hung up; a plain end of stream does not.
-        if (pollOne(this.fd, LINUX.POLLIN, 0) & (LINUX.POLLHUP | LINUX.POLLERR)) {
-          throw new SocketError("reset", "connection reset by the peer");
-        }
-        return null;
-      }
-      if (woken) this.#throwIfBroken("recv");
+    for (let woken = false;; woken = true) {
+      const n = this.tryRead(buffer, woken);
+      if (n !== undefined) return n;
       await this.reactor.readable(this.fd);
-      woken = true;
     }
+  }
+
+  /**
+   * Reads what is there without waiting: bytes read, null at the end of the
+   * stream, undefined when nothing is there. `readable`: a poll said there
+   * was something, so nothing means the socket has an error to tell.
+   */
+  tryRead(buffer: Uint8Array, readable: boolean): number | null | undefined {
+    if (this.closed) throw new PeerClosedError("connection closed");
+    const n = libc().recv(this.fd, buffer, BigInt(buffer.length), LINUX.MSG_DONTWAIT);
+    if (n > 0) return n;
+    if (n === 0) {
+      // A reset leaves the socket hung up; a plain end of stream does not.
+      if (pollOne(this.fd, LINUX.POLLIN, 0) & (LINUX.POLLHUP | LINUX.POLLERR)) {
+        throw new SocketError("reset", "connection reset by the peer");
+      }
+      return null;
+    }
+    if (readable) this.#throwIfBroken("recv");
+    return undefined;
   }
 
   /** Writes what fits (at least a byte). */
   async write(bytes: Uint8Array): Promise<number> {
-    const c = libc();
     while (true) {
-      if (this.closed) throw new PeerClosedError("connection closed");
-      const n = c.send(
-        this.fd,
-        bytes,
-        BigInt(bytes.length),
-        LINUX.MSG_DONTWAIT | LINUX.MSG_NOSIGNAL,
-      );
+      const n = this.tryWrite(bytes);
       if (n > 0) return n;
-      this.#throwIfBroken("send");
       await this.reactor.writable(this.fd);
     }
+  }
+
+  /** Writes what fits now without waiting: the bytes taken, 0 when the send buffer is full. */
+  tryWrite(bytes: Uint8Array): number {
+    if (this.closed) throw new PeerClosedError("connection closed");
+    const n = libc().send(
+      this.fd,
+      bytes,
+      BigInt(bytes.length),
+      LINUX.MSG_DONTWAIT | LINUX.MSG_NOSIGNAL,
+    );
+    if (n > 0) return n;
+    this.#throwIfBroken("send");
+    return 0;
   }
 
   #throwIfBroken(what: string): void {

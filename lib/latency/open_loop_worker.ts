@@ -88,6 +88,8 @@ class Connection {
   readonly sentAt = new Float64Array(MAX_IN_FLIGHT);
   readonly bodies: Uint8Array[];
   readonly splitter: MessageSplitter;
+  /** Messages being written, filled ahead of their time. */
+  readonly sendBuffer: Uint8Array;
   #closed = false;
   readonly #ended = Promise.withResolvers<void>();
 
@@ -97,6 +99,9 @@ class Connection {
     this.limit = count;
     this.bodies = Array.from({ length: BODY_POOL }, () => randomBytes(sizeBytes));
     this.splitter = new MessageSplitter(sizeBytes);
+    this.sendBuffer = new Uint8Array(
+      Math.max(1, Math.floor(MAX_WRITE_BYTES / sizeBytes)) * sizeBytes,
+    );
   }
 
   get ended(): Promise<void> {
@@ -275,33 +280,41 @@ async function run(job: OpenLoopJob): Promise<void> {
    * held up by a full socket buffer holds the loop, and what came due
    * meanwhile leaves in the next write, charged from its intended time.
    */
+  /** Fills message `i` of `c`'s send buffer with `seq`, ahead of its send. */
+  const prepareMessage = (c: Connection, i: number, seq: number) => {
+    const message = c.sendBuffer.subarray(i * job.sizeBytes, (i + 1) * job.sizeBytes);
+    message.set(c.bodies[seq % BODY_POOL]);
+    writeFrameHeader(message, {
+      connection: c.id,
+      seq,
+      intendedUs: startUs + intendedOffsetMs(schedule, c.id, seq) * 1000,
+    });
+  };
+  /** Counts `c`'s `n` prepared messages from `c.nextSend` on as sent now, just before their write. */
+  const markSentOn = (c: Connection, n: number) => {
+    const sentPerf = performance.now();
+    for (let i = 0; i < n; i++) {
+      const seq = c.nextSend + i;
+      c.sentAt[seq % MAX_IN_FLIGHT] = sentPerf;
+      recordUs(sendLateness, (sentPerf - startPerf - intendedOffsetMs(schedule, c.id, seq)) * 1000);
+    }
+    c.nextSend += n;
+    sent += n;
+    lastSendPerf = Math.max(lastSendPerf, sentPerf);
+  };
+  /** How many messages of `c` are due at `elapsedMs`, in one write and within its window. */
+  const dueCount = (c: Connection, elapsedMs: number) =>
+    Math.min(
+      lastDueSeq(schedule, c.id, elapsedMs),
+      c.limit - 1,
+      c.nextReply + MAX_IN_FLIGHT - 1,
+      c.nextSend + perWrite - 1,
+    ) - c.nextSend + 1;
+
   const sendLoop = async (c: Connection) => {
-    const sendBuffer = new Uint8Array(perWrite * job.sizeBytes);
-    /** Fills message `i` of the buffer with `seq`, ahead of its send. */
-    const prepare = (i: number, seq: number) => {
-      const message = sendBuffer.subarray(i * job.sizeBytes, (i + 1) * job.sizeBytes);
-      message.set(c.bodies[seq % BODY_POOL]);
-      writeFrameHeader(message, {
-        connection: c.id,
-        seq,
-        intendedUs: startUs + intendedOffsetMs(schedule, c.id, seq) * 1000,
-      });
-    };
-    /** Counts the `n` prepared messages from `c.nextSend` on as sent now, just before their write. */
-    const markSent = (n: number) => {
-      const sentPerf = performance.now();
-      for (let i = 0; i < n; i++) {
-        const seq = c.nextSend + i;
-        c.sentAt[seq % MAX_IN_FLIGHT] = sentPerf;
-        recordUs(
-          sendLateness,
-          (sentPerf - startPerf - intendedOffsetMs(schedule, c.id, seq)) * 1000,
-        );
-      }
-      c.nextSend += n;
-      sent += n;
-      lastSendPerf = Math.max(lastSendPerf, sentPerf);
-    };
+    const sendBuffer = c.sendBuffer;
+    const prepare = (i: number, seq: number) => prepareMessage(c, i, seq);
+    const markSent = (n: number) => markSentOn(c, n);
     try {
       while (!c.failed && !lifecycle.stopping && c.nextSend < c.limit) {
         if (c.nextSend - c.nextReply >= MAX_IN_FLIGHT) {
@@ -330,13 +343,7 @@ async function run(job: OpenLoopJob): Promise<void> {
           c.end(true);
           break;
         }
-        const due = Math.min(
-          lastDueSeq(schedule, c.id, elapsedMs),
-          c.limit - 1,
-          c.nextReply + MAX_IN_FLIGHT - 1,
-          c.nextSend + perWrite - 1,
-        );
-        const n = due - c.nextSend + 1;
+        const n = dueCount(c, elapsedMs);
         if (n <= 0) continue;
         // Slot 0 already holds `first` unless it left from the reactor.
         for (let i = 0; i < n; i++) if (c.nextSend + i !== first) prepare(i, c.nextSend + i);
