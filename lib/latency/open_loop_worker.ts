@@ -35,8 +35,7 @@ import {
   writeAll,
 } from "../net_io.ts";
 import { nextTurn, waitUntil } from "../pacer.ts";
-import { type ByteStream, connectFfiStream } from "../engine/ffi_stream.ts";
-import { sleepUntilFfi } from "../engine/ffi_reactor.ts";
+import { type ByteStream, connectFfiStream, type FfiStream } from "../engine/ffi_stream.ts";
 import {
   errorCode,
   type FromOpenLoopWorker,
@@ -47,6 +46,7 @@ import { answerLifecycle } from "../worker_lifecycle.ts";
 
 import { FRAME_HEADER_BYTES, MessageSplitter, readFrameHeader, writeFrameHeader } from "./frame.ts";
 import { sameBytesFrom, tailComparisonFor } from "./echo_compare.ts";
+import { keepTcpScheduleFfi } from "./open_loop_ffi.ts";
 import { type OpenLoopSample, OpenLoopSampleBuffer } from "./open_loop_samples.ts";
 import { intendedOffsetMs, lastDueSeq, type SendSchedule } from "./schedule.ts";
 
@@ -108,6 +108,10 @@ class Connection {
     return this.#ended.promise;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Sending is over and every message sent has its reply (or never will). */
   get complete(): boolean {
     return this.nextReply >= this.limit;
@@ -147,12 +151,6 @@ async function run(job: OpenLoopJob): Promise<void> {
   const corrected = createHistogram();
   const uncorrected = createHistogram();
   const sendLateness = createHistogram();
-  // The FFI engine sleeps in its reactor until just before each send and sends from inside it
-  // when the moment comes (`onDue`); the default one spins the last stretch.
-  const pace = (targetPerf: number, idle: (() => boolean) | undefined, onDue: () => void) =>
-    job.engine === "deno"
-      ? waitUntil(targetPerf, () => lifecycle.stopping, idle)
-      : sleepUntilFfi(targetPerf, () => lifecycle.stopping, onDue);
   const sameTail = tailComparisonFor(job.engine);
   const samples = new OpenLoopSampleBuffer(job.workerId);
   const flush = () => {
@@ -274,12 +272,6 @@ async function run(job: OpenLoopJob): Promise<void> {
     ? () => connections.every((c) => c.nextReply >= c.nextSend)
     : undefined;
 
-  /**
-   * Keeps one connection's appointments: waits for its next message to
-   * come due, then writes everything due by then in one write. A write
-   * held up by a full socket buffer holds the loop, and what came due
-   * meanwhile leaves in the next write, charged from its intended time.
-   */
   /** Fills message `i` of `c`'s send buffer with `seq`, ahead of its send. */
   const prepareMessage = (c: Connection, i: number, seq: number) => {
     const message = c.sendBuffer.subarray(i * job.sizeBytes, (i + 1) * job.sizeBytes);
@@ -311,10 +303,13 @@ async function run(job: OpenLoopJob): Promise<void> {
       c.nextSend + perWrite - 1,
     ) - c.nextSend + 1;
 
+  /**
+   * The default engine keeps one connection's appointments: waits for its next message to
+   * come due, then writes everything due by then in one write. A write
+   * held up by a full socket buffer holds the loop, and what came due
+   * meanwhile leaves in the next write, charged from its intended time.
+   */
   const sendLoop = async (c: Connection) => {
-    const sendBuffer = c.sendBuffer;
-    const prepare = (i: number, seq: number) => prepareMessage(c, i, seq);
-    const markSent = (n: number) => markSentOn(c, n);
     try {
       while (!c.failed && !lifecycle.stopping && c.nextSend < c.limit) {
         if (c.nextSend - c.nextReply >= MAX_IN_FLIGHT) {
@@ -323,19 +318,13 @@ async function run(job: OpenLoopJob): Promise<void> {
           continue;
         }
         const first = c.nextSend;
-        prepare(0, first);
-        // With the FFI engine the first message's write starts inside the reactor the moment
-        // it is due (an async write runs up to its first wait), and is finished here.
-        const onDue: { write?: Promise<number> } = {};
-        await pace(startPerf + intendedOffsetMs(schedule, c.id, first), idle, () => {
-          if (c.failed || lifecycle.stopping) return;
-          if (performance.now() - startPerf > job.sendCutoffMs) return;
-          markSent(1);
-          onDue.write = c.conn.write(sendBuffer.subarray(0, job.sizeBytes));
-        });
-        if (onDue.write) {
-          await writeRest(c.conn, sendBuffer.subarray(0, job.sizeBytes), await onDue.write);
-        }
+        // Filled ahead of its time, so no copy waits between the wait and the write.
+        prepareMessage(c, 0, first);
+        await waitUntil(
+          startPerf + intendedOffsetMs(schedule, c.id, first),
+          () => lifecycle.stopping,
+          idle,
+        );
         const now = performance.now();
         const elapsedMs = now - startPerf;
         if (c.failed || lifecycle.stopping) break;
@@ -345,10 +334,9 @@ async function run(job: OpenLoopJob): Promise<void> {
         }
         const n = dueCount(c, elapsedMs);
         if (n <= 0) continue;
-        // Slot 0 already holds `first` unless it left from the reactor.
-        for (let i = 0; i < n; i++) if (c.nextSend + i !== first) prepare(i, c.nextSend + i);
-        markSent(n);
-        await writeAll(c.conn, sendBuffer.subarray(0, n * job.sizeBytes));
+        for (let i = 1; i < n; i++) prepareMessage(c, i, first + i);
+        markSentOn(c, n);
+        await writeAll(c.conn, c.sendBuffer.subarray(0, n * job.sizeBytes));
       }
       // Sending is over: the connection ends once its last reply is in.
       if (!c.failed) c.end(!lifecycle.stopping);
@@ -357,9 +345,71 @@ async function run(job: OpenLoopJob): Promise<void> {
     }
   };
 
-  // Phase 2: the schedule.
+  // Phase 2: the schedule. The FFI engine keeps it in one synchronous loop (no promise per
+  // message, see open_loop_ffi.ts); the default engine with a receive and a send loop per
+  // connection.
   const stopWatchdog = watchdog(job, connections, fail);
-  await Promise.all(connections.flatMap((c) => [receive(c), sendLoop(c), c.ended]));
+  if (job.engine === "deno") {
+    await Promise.all(connections.flatMap((c) => [receive(c), sendLoop(c), c.ended]));
+  } else {
+    await keepTcpScheduleFfi(connections.map((c) => c.conn as FfiStream), {
+      nextDue: (busy) => {
+        let index = -1;
+        let duePerf = Infinity;
+        for (let i = 0; i < connections.length; i++) {
+          const c = connections[i];
+          if (c.closed || c.failed || c.nextSend >= c.limit || busy(i)) continue;
+          if (c.nextSend - c.nextReply >= MAX_IN_FLIGHT) continue;
+          const perf = startPerf + intendedOffsetMs(schedule, c.id, c.nextSend);
+          if (perf < duePerf) [index, duePerf] = [i, perf];
+        }
+        if (index < 0) return undefined;
+        // Filled ahead of its time, so no copy waits between wake-up and write.
+        prepareMessage(connections[index], 0, connections[index].nextSend);
+        return { index, duePerf };
+      },
+      takeDue: (i, nowPerf) => {
+        const c = connections[i];
+        const elapsedMs = nowPerf - startPerf;
+        if (elapsedMs > job.sendCutoffMs) {
+          c.end(true);
+          return undefined;
+        }
+        const n = dueCount(c, elapsedMs);
+        if (n <= 0) return undefined;
+        for (let k = 1; k < n; k++) prepareMessage(c, k, c.nextSend + k);
+        markSentOn(c, n);
+        return c.sendBuffer.subarray(0, n * job.sizeBytes);
+      },
+      onBytes: (i, bytes, readPerf) => {
+        const c = connections[i];
+        if (bytes === null) throw new PeerClosedError("connection closed by the peer");
+        if (bytes.length > (c.nextSend - c.nextReply) * job.sizeBytes - c.splitter.pendingBytes) {
+          throw new MismatchError("the server sent more bytes than it was sent");
+        }
+        c.splitter.feed(bytes, (message) => onReply(c, message, readPerf));
+        if (c.complete) c.close();
+      },
+      onError: (i, error) => {
+        const c = connections[i];
+        if (c.complete || lifecycle.stopping) c.close();
+        else fail(c, error);
+      },
+      isOpen: (i) => !connections[i].closed,
+      sendingOver: () => {
+        let over = true;
+        for (const c of connections) {
+          if (c.closed || c.failed) continue;
+          // Everything sent: the connection closes once its last reply is in.
+          if (c.nextSend >= c.limit) c.end(true);
+          else over = false;
+        }
+        return over;
+      },
+      stopping: () => lifecycle.stopping,
+    }, READ_BYTES);
+    for (const c of connections) c.end(false);
+  }
   stopWatchdog();
   finish(
     sent,
@@ -387,11 +437,6 @@ async function run(job: OpenLoopJob): Promise<void> {
       sendLateness: encodeHistogram(sendLateness),
     });
   }
-}
-
-/** Writes what a write that took `written` bytes of `bytes` left. */
-async function writeRest(conn: ByteStream, bytes: Uint8Array, written: number): Promise<void> {
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
 /** Connects and runs the closed-loop warm-up; a failure is recorded as a sample. */
