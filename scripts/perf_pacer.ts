@@ -33,7 +33,7 @@ import {
   run,
   waitForPort,
 } from "./perf_common.ts";
-import { SPIN_US } from "../lib/engine/ffi_reactor.ts";
+import { SPIN_US } from "../lib/engine/ffi_pacing.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

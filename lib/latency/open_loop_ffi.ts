@@ -13,7 +13,7 @@
  */
 import { libc, LINUX } from "../engine/libc.ts";
 import type { FfiStream } from "../engine/ffi_stream.ts";
-import { blockMsFor, setTimespec, spinMsFor } from "../engine/ffi_reactor.ts";
+import { setTimespec, untilMoment } from "../engine/ffi_pacing.ts";
 import { YIELD_EVERY_MS, yieldIfDue } from "../engine/thread_turns.ts";
 
 /** Longest wait while no connection may send (replies owed, writes held up), ms. */
@@ -127,26 +127,14 @@ export async function keepTcpScheduleFfi(
       else sleepServing(IDLE_WAIT_MS);
       continue;
     }
-    const spinMs = spinMsFor(due.duePerf - performance.now());
-    let blockMs = blockMsFor(due.duePerf - performance.now(), spinMs);
-    while (blockMs > 0 && !hooks.stopping()) {
-      // Turns come while the send is still far off, so none lands in the last stretch.
-      const turn = yieldIfDue();
-      if (turn) await turn;
-      else sleepServing(blockMs);
-      blockMs = blockMsFor(due.duePerf - performance.now(), spinMs);
-    }
-    if (hooks.stopping() || !hooks.isOpen(due.index) || busy(due.index)) continue;
-    // The last stretch: spin on the clock, still serving the connections.
-    let count = build();
-    let nowPerf = performance.now();
-    while (nowPerf < due.duePerf) {
-      if (c.poll(pollFds, count, 0) > 0) {
-        serveMarked();
-        count = build();
-      }
-      nowPerf = performance.now();
-    }
+    const nowPerf = await untilMoment(due.duePerf, {
+      sleep: sleepServing,
+      pollNow: () => {
+        if (c.poll(pollFds, build(), 0) > 0) serveMarked();
+      },
+      stopping: hooks.stopping,
+    });
+    if (nowPerf === undefined) break;
     if (!hooks.isOpen(due.index)) continue;
     const bytes = hooks.takeDue(due.index, nowPerf);
     if (!bytes) continue;

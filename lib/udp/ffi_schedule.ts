@@ -7,14 +7,14 @@
  * loss sweep). No promise is made per message: through the reactor's
  * promises the same schedule cost 0.109–0.115 cores at 1,000 messages/s,
  * where this loop's prototype cost 0.073 and a C program the same method
- * 0.058–0.065 (`deno task perf:pacer`). The sleeping and spinning policy is
- * the reactor's (`spinMsFor`, `blockMsFor`).
+ * 0.058–0.065 (`deno task perf:pacer`). How it sleeps and spins:
+ * `lib/engine/ffi_pacing.ts`.
  *
  * @module
  */
 import { libc, LINUX } from "../engine/libc.ts";
 import type { PolledDatagramSocket } from "../engine/datagram.ts";
-import { blockMsFor, setTimespec, spinMsFor } from "../engine/ffi_reactor.ts";
+import { setTimespec, untilMoment } from "../engine/ffi_pacing.ts";
 import { YIELD_EVERY_MS, yieldIfDue } from "../engine/thread_turns.ts";
 
 /** How often the wait for the last echoes looks at the time limits, ms. */
@@ -78,23 +78,14 @@ export async function keepScheduleFfi(
     const overdue = yieldIfDue(undefined, 2 * YIELD_EVERY_MS);
     if (overdue) await overdue;
     if (hooks.stopping()) return;
-    const spinMs = spinMsFor(due.duePerf - performance.now());
-    while (!hooks.stopping()) {
-      const nowPerf = performance.now();
-      const blockMs = blockMsFor(due.duePerf - nowPerf, spinMs);
-      if (blockMs <= 0) break;
-      // Turns come while the send is still far off, so none lands in the last stretch.
-      const turn = yieldIfDue(nowPerf);
-      if (turn) await turn;
-      else sleepReading(blockMs);
-    }
-    if (hooks.stopping()) return;
-    // The last stretch: spin on the clock, still reading replies as they come.
-    let nowPerf = performance.now();
-    while (nowPerf < due.duePerf) {
-      if (c.poll(pollFds, count, 0) > 0) readMarked();
-      nowPerf = performance.now();
-    }
+    const nowPerf = await untilMoment(due.duePerf, {
+      sleep: sleepReading,
+      pollNow: () => {
+        if (c.poll(pollFds, count, 0) > 0) readMarked();
+      },
+      stopping: hooks.stopping,
+    });
+    if (nowPerf === undefined) return;
     if (!hooks.sendDue(due.index, nowPerf)) break;
   }
   while (!hooks.stopping() && !hooks.allSettled()) {
