@@ -193,6 +193,21 @@ export function nearestRank(sorted: number[], percent: number): number {
   return sorted[rank - 1];
 }
 
+/** Closes a test's TCP server: its listener, the connections it holds, then waits for its accept loop. */
+export async function closeServer(
+  listener: Deno.Listener,
+  conns: Iterable<Deno.Conn>,
+  accepting: Promise<unknown>,
+): Promise<void> {
+  listener.close();
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+  await accepting;
+}
+
 /** A fresh temporary folder, removed when disposed. */
 export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "netspeed-test-" });

@@ -2,11 +2,12 @@
  * What can go wrong in a TCP open loop (`latency --rate`), run with every
  * engine: the same behaviour is expected of each (the FFI engine keeps its
  * schedule in a synchronous loop of its own, `lib/latency/open_loop_ffi.ts`).
+ * Ctrl-C is in `faults_test.ts`, with the closed loop's.
  * Real sockets on 127.0.0.1, servers owned by the test.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ENGINES, readCsv, runCli, spawnCli, startServe, tempDir } from "./helpers.ts";
+import { closeServer, ENGINES, readCsv, runCli, tempDir } from "./helpers.ts";
 
 /**
  * A TCP server on 127.0.0.1 that accepts and then, per connection: echoes
@@ -54,15 +55,7 @@ function faultyServer(
   })().catch(() => {/* closed */});
   return {
     port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-    },
+    [Symbol.asyncDispose]: () => closeServer(listener, conns, accepting),
   };
 }
 
@@ -129,28 +122,5 @@ for (const engine of ENGINES) {
     assert.equal(summary.failed, 0);
     // The messages sent during the pause waited for it.
     assert.ok(summary.rtt.maxUs >= 200_000, `max ${summary.rtt.maxUs} µs`);
-  });
-
-  Deno.test(`Ctrl-C stops latency --rate --engine ${engine}, keeps every row and exits 130`, async () => {
-    await using dir = await tempDir();
-    await using server = await startServe();
-    const csvPath = join(dir.path, "interrupted.csv");
-    const jsonPath = join(dir.path, "interrupted.json");
-    await using client = spawnCli([
-      "latency",
-      `127.0.0.1:${server.port}`,
-      ...["-c", "2", "--rate", "2000/s", "-d", "30s", "--csv", csvPath, "--json", jsonPath],
-      ...engineArgs,
-    ]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const stopSentPerf = performance.now();
-    const result = await client.stop("SIGINT");
-    assert.ok(performance.now() - stopSentPerf < 10_000, "the stop waited for the run's end");
-    assert.equal(result.code, 130, result.stderr);
-    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
-    assert.equal(summary.interrupted, true);
-    const rows = await readCsv(csvPath);
-    assert.ok(rows.length > 100, `${rows.length} rows`);
-    assert.equal(rows.length, summary.done + summary.failed);
   });
 }

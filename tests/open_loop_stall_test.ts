@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli, tempDir } from "./helpers.ts";
+import { closeServer, runCli, tempDir } from "./helpers.ts";
 
 const STALL_EVERY_MS = 1000;
 const STALL_MS = 50;
@@ -60,15 +60,7 @@ function stallingEchoServer(): AsyncDisposable & { port: number; stalls: () => n
   return {
     port: listener.addr.port,
     stalls: () => stalls,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch { /* already closed */ }
-      }
-      await accepting;
-    },
+    [Symbol.asyncDispose]: () => closeServer(listener, conns, accepting),
   };
 }
 
