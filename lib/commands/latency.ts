@@ -76,8 +76,9 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
   }
   // Before anything else loads the path, so the round trips are short.
   const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
-  const run = newRunInfo();
+  // One reading for both: the CSV's time zero and the run's recorded start (to the ms).
   const runStartEpochMs = sharedClockMs();
+  const run = newRunInfo(new Date(runStartEpochMs));
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, LATENCY_CSV_HEADER)
     : undefined;

@@ -54,8 +54,9 @@ export async function runResponsiveness(
 ): Promise<ResponsivenessResult> {
   // Before anything else loads the path, so the round trips are short.
   const clock = await clockCheckFor(options.host, options.timePort, options.timeoutMs);
-  const run = newRunInfo();
+  // One reading for both: the CSV's time zero and the run's recorded start (to the ms).
   const runStartEpochMs = sharedClockMs();
+  const run = newRunInfo(new Date(runStartEpochMs));
   const target = options.host.includes(":") ? `[${options.host}]` : options.host;
   const echo = { host: options.host, port: options.ports.echo };
   const csv = options.csvPath

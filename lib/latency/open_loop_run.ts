@@ -52,8 +52,9 @@ export async function runOpenLoopLatency(
 ): Promise<{ summary: LatencySummary; exitCode: 0 | 1 | 130 }> {
   // Before anything else loads the path, so the round trips are short.
   const clock = await clockCheckFor(options.target.host, options.timePort, options.timeoutMs);
-  const run = newRunInfo();
+  // One reading for both: the CSV's time zero and the run's recorded start (to the ms).
   const runStartEpochMs = sharedClockMs();
+  const run = newRunInfo(new Date(runStartEpochMs));
   const udp = options.transport === "udp";
   const csv = options.csvPath
     ? await CsvWriter.create(options.csvPath, OPEN_LOOP_CSV_HEADER)
