@@ -79,7 +79,11 @@ export async function untilMoment(
   duePerf: number,
   waits: SocketWaits,
 ): Promise<number | undefined> {
-  if (!slackLowered) slackLowered = lowerTimerSlack() || true;
+  // Once per thread (the slack is a thread's own); without --allow-ffi it stays as it was.
+  if (!slackLowered) {
+    lowerTimerSlack();
+    slackLowered = true;
+  }
   const spinMs = spinMsFor(duePerf - performance.now());
   for (
     let blockMs = blockMsFor(duePerf - performance.now(), spinMs);

@@ -60,8 +60,10 @@ export async function keepTcpScheduleFfi(
   const timespec = new BigInt64Array(2);
   const buffer = new Uint8Array(readBytes);
 
-  /** Puts the open connections in `pollFds` (with POLLOUT while a write is held up); their count. */
-  const build = (): bigint => {
+  /** Entries in `pollFds`, as `ppoll` wants it. */
+  let count = 0n;
+  /** Puts the open connections in `pollFds` (with POLLOUT while a write is held up). */
+  const build = () => {
     polled.length = 0;
     for (let i = 0; i < streams.length; i++) {
       if (!hooks.isOpen(i)) continue;
@@ -71,7 +73,7 @@ export async function keepTcpScheduleFfi(
       view.setInt16(k * 8 + 6, 0, true);
       polled.push(i);
     }
-    return BigInt(polled.length);
+    count = BigInt(polled.length);
   };
   /** Writes what connection `i` can take of its held-up bytes. */
   const writeOn = (i: number) => {
@@ -105,9 +107,12 @@ export async function keepTcpScheduleFfi(
   };
   /** Sleeps up to `ms` or until a connection is ready, serving what is. */
   const sleepServing = (ms: number) => {
-    const count = build();
+    build();
     setTimespec(timespec, ms);
-    if (c.ppoll(pollFds, count, timespec, null) > 0) serveMarked();
+    if (c.ppoll(pollFds, count, timespec, null) > 0) {
+      serveMarked();
+      build();
+    }
   };
   const busy = (i: number) => pending[i] !== undefined;
 
@@ -127,10 +132,15 @@ export async function keepTcpScheduleFfi(
       else sleepServing(IDLE_WAIT_MS);
       continue;
     }
+    // The poll set is rebuilt when serving may have changed it, not on every turn of the spin.
+    build();
     const nowPerf = await untilMoment(due.duePerf, {
       sleep: sleepServing,
       pollNow: () => {
-        if (c.poll(pollFds, build(), 0) > 0) serveMarked();
+        if (c.poll(pollFds, count, 0) > 0) {
+          serveMarked();
+          build();
+        }
       },
       stopping: hooks.stopping,
     });
