@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { blockMsFor, spinMsFor, untilMoment } from "../lib/engine/ffi_pacing.ts";
+import { yieldNow } from "../lib/engine/thread_turns.ts";
 
 Deno.test("the spin before a moment is 50 µs, or 1% of a longer wait up to 500 µs", () => {
   assert.equal(spinMsFor(1), 0.05);
@@ -26,6 +27,8 @@ const blockFor = (ms: number) => void Atomics.wait(cell, 0, 0, ms);
 
 Deno.test("untilMoment() ends at the moment, having slept most of the wait", async () => {
   for (const aheadMs of [0.3, 3, 25]) {
+    // A turn of the event loop just taken: none comes (and takes time) within the wait.
+    await yieldNow();
     const duePerf = performance.now() + aheadMs;
     let sleptMs = 0;
     const ended = await untilMoment(duePerf, {
@@ -39,12 +42,14 @@ Deno.test("untilMoment() ends at the moment, having slept most of the wait", asy
     assert.ok(ended !== undefined && ended >= duePerf, `ended ${duePerf - (ended ?? 0)} ms early`);
     // Wide bound: a loaded machine delays a wake-up, never by this much.
     assert.ok(ended - duePerf < 50, `ended ${ended - duePerf} ms late`);
-    if (aheadMs >= 3) assert.ok(sleptMs >= aheadMs * 0.9, `slept ${sleptMs} of ${aheadMs} ms`);
+    // The first block alone is two thirds of the wait or more (2 of 3 ms, 20 of 25).
+    if (aheadMs >= 3) assert.ok(sleptMs >= aheadMs * 0.6, `slept ${sleptMs} of ${aheadMs} ms`);
   }
 });
 
 Deno.test("untilMoment() serves the sockets through its last stretch", async () => {
   // Sleeps that return at once leave the loop at the spin early: 1% of 30 ms, 300 µs of polls.
+  await yieldNow();
   let polls = 0;
   const duePerf = performance.now() + 30;
   const ended = await untilMoment(duePerf, {
@@ -53,7 +58,8 @@ Deno.test("untilMoment() serves the sockets through its last stretch", async () 
     stopping: () => false,
   });
   assert.ok(ended !== undefined && ended >= duePerf);
-  assert.ok(polls > 0, "the spin did not poll");
+  // Unless the thread was held off for the whole stretch (a loaded machine), it polled.
+  assert.ok(polls > 0 || ended - duePerf > spinMsFor(30), "the spin did not poll");
 });
 
 Deno.test("untilMoment() returns undefined, without spinning, once told to stop", async () => {
