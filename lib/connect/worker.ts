@@ -25,6 +25,7 @@ import {
   type ToConnectWorker,
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
+import { batchSender } from "../column_buffer.ts";
 
 type GoMessage = Extract<ToConnectWorker, { type: "go" }>;
 import { GIVE_UP_AFTER_SUCCESS, GIVE_UP_BEFORE_SUCCESS } from "./options.ts";
@@ -99,11 +100,10 @@ async function connectOnceInProcess(): Promise<void> {
 async function run(job: ConnectJob): Promise<void> {
   const histogram = createHistogram();
   const attempts = new AttemptBuffer(job.workerId);
-  const flush = () => {
-    if (attempts.length === 0) return;
-    const { batch, transfer } = attempts.take();
-    post({ type: "batch", batch }, transfer);
-  };
+  const flush = batchSender(
+    attempts,
+    (batch, transfer) => post({ type: "batch", batch }, transfer),
+  );
   // One-time costs of the client's own, paid before "go" rather than inside the first measured
   // connect: binding libc's symbols (4–6 ms), or the runtime's first connect (0.5–1 ms more).
   if (job.engine !== "deno") libc();

@@ -43,6 +43,7 @@ import {
   type ToOpenLoopWorker,
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
+import { batchSender } from "../column_buffer.ts";
 
 import { FRAME_HEADER_BYTES, MessageSplitter, readFrameHeader, writeFrameHeader } from "./frame.ts";
 import { sameBytesFrom, tailComparisonFor } from "./echo_compare.ts";
@@ -153,11 +154,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   const sendLateness = createHistogram();
   const sameTail = tailComparisonFor(job.engine);
   const samples = new OpenLoopSampleBuffer(job.workerId);
-  const flush = () => {
-    if (samples.length === 0) return;
-    const { batch, transfer } = samples.take();
-    post({ type: "batch", batch }, transfer);
-  };
+  const flush = batchSender(samples, (batch, transfer) => post({ type: "batch", batch }, transfer));
   const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
   const runStartPerf = perfOfSharedMs(job.runStartEpochMs);
   const usSinceRunStart = (perfMs: number) => (perfMs - runStartPerf) * 1000;

@@ -30,6 +30,7 @@ import {
   type ToLatencyWorker,
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
+import { batchSender } from "../column_buffer.ts";
 import { SampleBuffer } from "./sample_buffer.ts";
 import { type EchoComparison, equalBytes, equalBytesLibc, wordsOf } from "./echo_compare.ts";
 
@@ -76,11 +77,7 @@ function makePayloads(sizeBytes: number): Uint8Array[] {
 async function run(job: LatencyJob): Promise<void> {
   const histogram = createHistogram();
   const samples = new SampleBuffer(job.workerId);
-  const flush = () => {
-    if (samples.length === 0) return;
-    const { batch, transfer } = samples.take();
-    post({ type: "batch", batch }, transfer);
-  };
+  const flush = batchSender(samples, (batch, transfer) => post({ type: "batch", batch }, transfer));
   const flushTimer = setInterval(flush, FLUSH_EVERY_MS);
   const record = (
     connection: number,
@@ -113,10 +110,8 @@ async function run(job: LatencyJob): Promise<void> {
   const deadlineEpochMs = go?.deadlineEpochMs;
 
   // Phase 2: measure.
-  const stamps = { kernelTimed: 0 };
-  await Promise.all(
-    live.map((c) => measure(job, engine, c, deadlineEpochMs, histogram, record, turns, stamps)),
-  );
+  const kept: Kept = { histogram, record, stamps: { kernelTimed: 0 } };
+  await Promise.all(live.map((c) => measure(job, engine, c, deadlineEpochMs, kept, turns)));
   // Read before the histogram is encoded and the last rows sent, which measure nothing.
   const measuredUntilEpochMs = live.length > 0 ? sharedClockMs() : null;
   clearInterval(flushTimer);
@@ -125,7 +120,7 @@ async function run(job: LatencyJob): Promise<void> {
     type: "done",
     workerId: job.workerId,
     histogram: encodeHistogram(histogram),
-    ...(job.kernelTimestamps ? { kernelTimed: stamps.kernelTimed } : {}),
+    ...(job.kernelTimestamps ? { kernelTimed: kept.stamps.kernelTimed } : {}),
     measuredUntilEpochMs,
   });
 }
@@ -177,41 +172,12 @@ async function prepare(
     receivedWords: wordsOf(received),
     equal: engine.blocking ? equalBytesLibc : equalBytes,
   };
-  try {
-    for (let i = 0; i < job.warmup && !lifecycle.stopping; i++) {
-      const endTurn = await turns?.take();
-      try {
-        await roundTrip(job, prepared, i % prepared.payloads.length);
-      } finally {
-        endTurn?.();
-      }
-      if (engine.blocking) await yieldIfDue();
-    }
-  } catch (error) {
-    if (!lifecycle.stopping) {
-      record(id, 0, sharedClockMs(), NaN, 0, errorCode(classifyError(error)));
-    }
-    close(conn);
-    return undefined;
-  }
-  return prepared;
-}
-
-/**
- * One round trip, its echo verified; the engine keeps its time limit.
- * Returns a promise only when the engine had to wait on the event loop,
- * so a blocking engine's round trip costs no promise.
- */
-function roundTrip(
-  job: LatencyJob,
-  c: Prepared,
-  /** Which of the connection's payloads to send. */
-  k: number,
-  deadlinePerf = Infinity,
-): void | Promise<void> {
-  const pending = c.conn.roundTrip(c.payloads[k], c.received, job.timeoutMs, deadlinePerf);
-  if (pending) return pending.then(() => verify(job, c, k));
-  verify(job, c, k);
+  // The warm-up runs the measuring loop itself, so that loop is compiled before it is timed.
+  const failed = await pingPong(job, engine, prepared, job.warmup, Infinity, undefined, turns);
+  if (!failed) return prepared;
+  record(id, 0, sharedMsOfPerf(failed.startPerf), NaN, 0, errorCode(classifyError(failed.error)));
+  close(conn);
+  return undefined;
 }
 
 function verify(job: LatencyJob, c: Prepared, k: number): void {
@@ -220,18 +186,57 @@ function verify(job: LatencyJob, c: Prepared, k: number): void {
   }
 }
 
+/** Where the successful round trips of a measured phase go. */
+interface Kept {
+  histogram: ReturnType<typeof createHistogram>;
+  record: Recorder;
+  /** Successful round trips of this worker that ended at the kernel's receive time. */
+  stamps: { kernelTimed: number };
+}
+
+/** The round trip that ended a loop by failing. */
+interface Failure {
+  seq: number;
+  startPerf: number;
+  error: unknown;
+}
+
 async function measure(
   job: LatencyJob,
   engine: SocketEngine,
   c: Prepared,
   deadlineEpochMs: number | undefined,
-  histogram: ReturnType<typeof createHistogram>,
-  record: Recorder,
+  kept: Kept,
   turns: TurnLock | undefined,
-  /** Successful round trips of this worker that ended at the kernel's receive time. */
-  stamps: { kernelTimed: number },
 ): Promise<void> {
-  const count = job.count ?? Infinity;
+  // Convert the shared-clock deadline to this thread's performance.now().
+  const deadlinePerf = deadlineEpochMs === undefined ? Infinity : perfOfSharedMs(deadlineEpochMs);
+  try {
+    const failed = await pingPong(job, engine, c, job.count ?? Infinity, deadlinePerf, kept, turns);
+    if (failed) {
+      const code = errorCode(classifyError(failed.error));
+      kept.record(c.id, failed.seq, sharedMsOfPerf(failed.startPerf), NaN, 0, code);
+    }
+  } finally {
+    close(c.conn);
+  }
+}
+
+/**
+ * Round trips on one connection until `count`, the deadline, a stop or a
+ * failure, which it returns unless Ctrl-C or the deadline cut it short (a
+ * round trip cut short is neither a success nor a failure). Successes go
+ * to `kept`; the warm-up keeps none.
+ */
+async function pingPong(
+  job: LatencyJob,
+  engine: SocketEngine,
+  c: Prepared,
+  count: number,
+  deadlinePerf: number,
+  kept: Kept | undefined,
+  turns: TurnLock | undefined,
+): Promise<Failure | undefined> {
   const stamped = job.kernelTimestamps;
   const pool = c.payloads;
   // Successful round trips not yet recorded: their start (performance.now()) and RTT.
@@ -243,14 +248,19 @@ async function measure(
   const now = engine.blocking ? nowPerf : () => performance.now();
   let lastEndPerf = now();
   const recordHeld = () => {
-    for (let i = 0; i < held; i++) {
-      recordUs(histogram, rttsUs[i]);
-      record(c.id, firstHeldSeq + i, sharedMsOfPerf(startsPerf[i]), rttsUs[i], job.sizeBytes, 0);
+    for (let i = 0; kept && i < held; i++) {
+      recordUs(kept.histogram, rttsUs[i]);
+      kept.record(
+        c.id,
+        firstHeldSeq + i,
+        sharedMsOfPerf(startsPerf[i]),
+        rttsUs[i],
+        job.sizeBytes,
+        0,
+      );
     }
     held = 0;
   };
-  // Convert the shared-clock deadline to this thread's performance.now().
-  const deadlinePerf = deadlineEpochMs === undefined ? Infinity : perfOfSharedMs(deadlineEpochMs);
   try {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       // A blocking engine lets the event loop in between round trips, never inside one's timing.
@@ -280,19 +290,15 @@ async function measure(
           const arrivalPerf = c.conn.arrivalPerf;
           if (arrivalPerf !== undefined && arrivalPerf >= t0) {
             endPerf = arrivalPerf;
-            stamps.kernelTimed++;
+            if (kept) kept.stamps.kernelTimed++;
           }
         }
         rttUs = (endPerf - t0) * 1000;
         verify(job, c, k);
       } catch (error) {
         endTurn?.();
-        recordHeld();
-        // A round trip cut short by Ctrl-C or the end of the run is neither a success nor a failure.
-        if (!lifecycle.stopping && !(error instanceof PastDeadlineError)) {
-          record(c.id, seq, sharedMsOfPerf(t0), NaN, 0, errorCode(classifyError(error)));
-        }
-        return;
+        const cutShort = lifecycle.stopping || error instanceof PastDeadlineError;
+        return cutShort ? undefined : { seq, startPerf: t0, error };
       }
       endTurn?.();
       if (held === 0) firstHeldSeq = seq;
@@ -302,8 +308,8 @@ async function measure(
     }
   } finally {
     recordHeld();
-    close(c.conn);
   }
+  return undefined;
 }
 
 function close(conn: StreamConn): void {

@@ -38,6 +38,7 @@ import {
   type UdpSocketCounts,
 } from "../worker_protocol.ts";
 import { answerLifecycle } from "../worker_lifecycle.ts";
+import { batchSender } from "../column_buffer.ts";
 
 import { keepScheduleFfi } from "./ffi_schedule.ts";
 import { ReceptionTracker } from "./reception.ts";
@@ -110,11 +111,7 @@ async function run(job: OpenLoopJob): Promise<void> {
   // How late each datagram left after its appointment: part of an open-loop result's validity.
   const sendLateness = createHistogram();
   const samples = new OpenLoopSampleBuffer(job.workerId);
-  const flush = () => {
-    if (samples.length === 0) return;
-    const { batch, transfer } = samples.take();
-    post({ type: "batch", batch }, transfer);
-  };
+  const flush = batchSender(samples, (batch, transfer) => post({ type: "batch", batch }, transfer));
   const record = (sample: OpenLoopSample) => {
     if (samples.push(sample)) flush();
   };
