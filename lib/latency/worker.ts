@@ -239,28 +239,10 @@ async function pingPong(
 ): Promise<Failure | undefined> {
   const stamped = job.kernelTimestamps;
   const pool = c.payloads;
-  // Successful round trips not yet recorded: their start (performance.now()) and RTT.
-  const startsPerf = new Float64Array(RECORD_EVERY);
-  const rttsUs = new Float64Array(RECORD_EVERY);
-  let held = 0;
-  let firstHeldSeq = 0;
+  const held = new HeldSamples();
   // A blocking engine reads the clock through libc, at half the cost: twice per round trip.
-  const now = engine.blocking ? nowPerf : () => performance.now();
+  const now = engine.blocking ? nowPerf : performanceNow;
   let lastEndPerf = now();
-  const recordHeld = () => {
-    for (let i = 0; kept && i < held; i++) {
-      recordUs(kept.histogram, rttsUs[i]);
-      kept.record(
-        c.id,
-        firstHeldSeq + i,
-        sharedMsOfPerf(startsPerf[i]),
-        rttsUs[i],
-        job.sizeBytes,
-        0,
-      );
-    }
-    held = 0;
-  };
   try {
     for (let seq = 0; seq < count && !lifecycle.stopping; seq++) {
       // A blocking engine lets the event loop in between round trips, never inside one's timing.
@@ -301,15 +283,53 @@ async function pingPong(
         return cutShort ? undefined : { seq, startPerf: t0, error };
       }
       endTurn?.();
-      if (held === 0) firstHeldSeq = seq;
-      startsPerf[held] = t0;
-      rttsUs[held++] = rttUs;
-      if (held === RECORD_EVERY) recordHeld();
+      if (held.add(seq, t0, rttUs)) held.recordTo(kept, c.id, job.sizeBytes);
     }
   } finally {
-    recordHeld();
+    held.recordTo(kept, c.id, job.sizeBytes);
   }
   return undefined;
+}
+
+/** `performance.now()`, one function for every call of {@linkcode pingPong}. */
+const performanceNow = () => performance.now();
+
+/**
+ * Successful round trips not yet recorded: their start (performance.now())
+ * and RTT. A class rather than closures made per call of
+ * {@linkcode pingPong}: optimized code that calls a closure is thrown away
+ * when the next call brings a new one ("wrong call target").
+ */
+class HeldSamples {
+  readonly startsPerf = new Float64Array(RECORD_EVERY);
+  readonly rttsUs = new Float64Array(RECORD_EVERY);
+  count = 0;
+  firstSeq = 0;
+
+  /** Holds one; true when full. */
+  add(seq: number, startPerf: number, rttUs: number): boolean {
+    if (this.count === 0) this.firstSeq = seq;
+    this.startsPerf[this.count] = startPerf;
+    this.rttsUs[this.count++] = rttUs;
+    return this.count === RECORD_EVERY;
+  }
+
+  /** Records what is held into the histogram and the rows (the warm-up keeps none). */
+  recordTo(kept: Kept | undefined, connection: number, bytes: number): void {
+    for (let i = 0; kept && i < this.count; i++) {
+      const rttUs = this.rttsUs[i];
+      recordUs(kept.histogram, rttUs);
+      kept.record(
+        connection,
+        this.firstSeq + i,
+        sharedMsOfPerf(this.startsPerf[i]),
+        rttUs,
+        bytes,
+        0,
+      );
+    }
+    this.count = 0;
+  }
 }
 
 function close(conn: StreamConn): void {
