@@ -103,6 +103,19 @@ export function classifyError(error: unknown): ErrorKind {
   return "other";
 }
 
+/**
+ * The one-line error of a run that had no connection left to measure. A
+ * failure only a connected stream can have (an echo that differed, a peer
+ * that closed) came in the warm-up, and the line says so rather than
+ * "Cannot connect".
+ */
+export function noConnectionMessage(target: string, kind: ErrorKind): string {
+  const connected = kind === "mismatch" || kind === "closed";
+  return connected
+    ? `No connection to "${target}" got through the warm-up: ${describeErrorKind(kind)}`
+    : `Cannot connect to "${target}": ${describeErrorKind(kind)}`;
+}
+
 /** Words for an error kind in one-line messages. */
 export function describeErrorKind(kind: ErrorKind): string {
   return {

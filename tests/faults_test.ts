@@ -88,6 +88,30 @@ for (const engine of ENGINES) {
     assert.ok(performance.now() - started < 15_000);
   });
 
+  Deno.test(`latency --engine ${engine} records a warm-up failure once per connection and says it came in the warm-up`, async () => {
+    await using dir = await tempDir();
+    // Echoes 3 messages right, then changes the first byte of each: the 4th warm-up round trip fails.
+    await using server = await nodeEchoServer(0, { corruptFromChunk: 4 });
+    const csvPath = join(dir.path, "warmup.csv");
+    const result = await runCli([
+      "latency",
+      `127.0.0.1:${server.port}`,
+      ...["-c", "2", "-n", "20", "--warmup", "10", "--csv", csvPath, "--no-progress"],
+      ...engineArgs,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr.trim(),
+      `netspeed: No connection to "127.0.0.1:${server.port}" got through the warm-up: echo did not match what was sent`,
+    );
+    // Nothing of the warm-up is kept but its failure: one row per connection, seq 0.
+    const rows = await readCsv(csvPath);
+    assert.deepEqual(
+      rows.map((r) => [r.connection, r.seq, r.error]).sort(),
+      [["0", "0", "mismatch"], ["1", "0", "mismatch"]],
+    );
+  });
+
   Deno.test(`latency --engine ${engine} to a server that never answers times out within --timeout and exits 1`, async () => {
     await using dir = await tempDir();
     // Accepts and reads, never writes back.

@@ -11,7 +11,7 @@ import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, type ExitCodeValue, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
-import { describeErrorKind } from "../net_io.ts";
+import { noConnectionMessage } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type { FromLatencyWorker, LatencyJob, ToLatencyWorker } from "../worker_protocol.ts";
@@ -165,9 +165,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
 
   if (liveConnections === 0 && !phase.interrupted && group.errors.length === 0) {
     throw new RunError(
-      `Cannot connect to "${formatHostPort(options.target)}": ${
-        describeErrorKind(commonestFailure(errors))
-      }`,
+      noConnectionMessage(formatHostPort(options.target), commonestFailure(errors)),
     );
   }
   printSummary(formatLatencySummary(summary), options.jsonPath);

@@ -12,7 +12,7 @@ import { openRunHlog, printSavedHlog, runHlogTag } from "../hlog/options.ts";
 import { CsvWriter } from "../csv_writer.ts";
 import { exitCodeOf, RunError } from "../errors.ts";
 import { createHistogram, decodeHistogram, type Histogram, mergeHistograms } from "../histogram.ts";
-import { describeErrorKind } from "../net_io.ts";
+import { describeErrorKind, noConnectionMessage } from "../net_io.ts";
 import { newRunInfo, sharedClockMs } from "../run_info.ts";
 import { formatHostPort } from "../units.ts";
 import type {
@@ -161,10 +161,11 @@ export async function runOpenLoopLatency(
 
   if (liveConnections === 0 && !interrupted && workerErrors.length === 0) {
     const kind = commonestFailure(errors);
+    const target = formatHostPort(options.target);
     throw new RunError(
-      `${udp ? "No echo from the UDP echo at" : "Cannot connect to"} "${
-        formatHostPort(options.target)
-      }": ${describeErrorKind(kind)}`,
+      udp
+        ? `No echo from the UDP echo at "${target}": ${describeErrorKind(kind)}`
+        : noConnectionMessage(target, kind),
     );
   }
   printSummary(formatOpenLoopSummary(summary), options.jsonPath);
