@@ -16,21 +16,40 @@ import { nodeEchoServer, readCsv, runCli, startServe, tempDir } from "./helpers.
 
 const linuxOnly = Deno.build.os !== "linux";
 
-/** A UDP echo on 127.0.0.1 owned by the test, holding each datagram `holdMs` before answering. */
-function heldEcho(holdMs: number): AsyncDisposable & { port: number } {
+/**
+ * A UDP echo on 127.0.0.1 owned by the test, holding each datagram `holdMs`
+ * before answering. `nextAnswerPerf()` gives, in order, the time each answer's
+ * `send` returned: the reply was on its way by then.
+ */
+function heldEcho(
+  holdMs: number,
+): AsyncDisposable & { port: number; nextAnswerPerf(): Promise<number> } {
   const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   const pending = new Set<Promise<void>>();
+  const answeredPerf: number[] = [];
+  const waiting: ((perf: number) => void)[] = [];
+  const answered = (perf: number) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(perf);
+    else answeredPerf.push(perf);
+  };
   const loop = (async () => {
     for await (const [data, from] of socket) {
       const answer = new Promise<void>((resolve) => setTimeout(resolve, holdMs))
         .then(() => socket.send(data, from))
-        .then(() => {}, () => {});
+        .then(() => answered(performance.now()), () => {});
       pending.add(answer);
       answer.finally(() => pending.delete(answer));
     }
   })().catch(() => {});
   return {
     port: (socket.addr as Deno.NetAddr).port,
+    nextAnswerPerf() {
+      const perf = answeredPerf.shift();
+      return perf !== undefined
+        ? Promise.resolve(perf)
+        : new Promise<number>((resolve) => waiting.push(resolve));
+    },
     async [Symbol.asyncDispose]() {
       socket.close();
       await loop;
@@ -54,7 +73,9 @@ Deno.test({
       for (let i = 0; i < 5; i++) {
         const sentPerf = performance.now();
         socket.send(payload);
-        // The echo answers within this wait (it runs on this event loop); the read comes after.
+        // The echo runs on this event loop, so under a loaded suite it may
+        // answer late: wait for its answer, then read 30 ms after it.
+        const answerPerf = await echo.nextAnswerPerf();
         await new Promise((resolve) => setTimeout(resolve, 30));
         const data = await socket.receive(buffer);
         const readPerf = performance.now();
@@ -62,9 +83,14 @@ Deno.test({
         const arrivalPerf = socket.arrivalPerf;
         assert.ok(arrivalPerf !== undefined, "no kernel timestamp");
         assert.ok(arrivalPerf >= sentPerf, `arrival ${arrivalPerf} before the send ${sentPerf}`);
+        // 1 ms of slack for turning the kernel's wall-clock stamp into performance time.
         assert.ok(
-          readPerf - arrivalPerf >= 25,
-          `arrival ${(readPerf - arrivalPerf).toFixed(2)} ms before the read, not about 30`,
+          arrivalPerf <= answerPerf + 1,
+          `arrival ${(arrivalPerf - answerPerf).toFixed(2)} ms after the echo's send returned`,
+        );
+        assert.ok(
+          readPerf - arrivalPerf >= 29,
+          `arrival ${(readPerf - arrivalPerf).toFixed(2)} ms before the read, not 30 or more`,
         );
       }
       plain.send(payload);
