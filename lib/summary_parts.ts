@@ -16,6 +16,17 @@ export const CPU_SATURATION_SHARE = 0.9;
 export const INTERRUPTED_WARNING =
   "Interrupted: the figures cover only what was measured before the stop";
 
+/**
+ * The warning of a run stopped by a signal; a stop in the warm-up or the
+ * wait for `--start-at` measured nothing, and its "0.00 s" must not read
+ * as a measurement.
+ */
+export function interruptedWarning(measuredAny: boolean): string {
+  return measuredAny
+    ? INTERRUPTED_WARNING
+    : "Interrupted before measuring began (in the warm-up or the wait for the start): nothing was measured";
+}
+
 /** Process CPU time as a share of all cores over `seconds` of wall time. */
 export function shareOfCores(cpu: ClientCpu): number {
   return cpu.seconds > 0 ? (cpu.userSeconds + cpu.systemSeconds) / cpu.seconds / cpu.cores : 0;

@@ -209,6 +209,32 @@ for (const engine of ENGINES) {
     });
   }
 
+  Deno.test(`Ctrl-C in the warm-up of latency --engine ${engine} says nothing was measured, exit 130`, async () => {
+    await using silent = silentServer();
+    await using dir = await tempDir();
+    const csvPath = join(dir.path, "warm-up.csv");
+    const jsonPath = join(dir.path, "warm-up.json");
+    // The first warm-up round trip waits for a reply that never comes.
+    await using client = spawnCli([
+      "latency",
+      `127.0.0.1:${silent.port}`,
+      ...["--warmup", "5", "-d", "30s", "--timeout", "60s", "--csv", csvPath, "--json", jsonPath],
+      ...engineArgs,
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const result = await client.stop("SIGINT");
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(
+      result.stdout,
+      /Warning: Interrupted before measuring began .*nothing was measured/,
+    );
+    assert.doesNotMatch(result.stdout, /figures cover only what was measured/);
+    const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+    assert.equal(summary.interrupted, true);
+    assert.equal(summary.done + summary.failed, 0);
+    assert.equal((await readCsv(csvPath)).length, 0);
+  });
+
   Deno.test(`latency --engine ${engine} verification catches an echo that corrupts bytes`, async () => {
     await using dir = await tempDir();
     await using server = await nodeEchoServer(0, { corruptFromChunk: 30 });

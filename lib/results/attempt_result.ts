@@ -12,7 +12,7 @@ import type { ClientCpu } from "../worker_group.ts";
 import { encodeHistogram, type Histogram, type LatencyStats, latencyStats } from "../histogram.ts";
 import {
   cpuWarning,
-  INTERRUPTED_WARNING,
+  interruptedWarning,
   shareOfCores,
   thinPercentilesWarning,
 } from "../summary_parts.ts";
@@ -88,7 +88,7 @@ export function summarizeAttempts<K extends ResultKind, O>(
     thinPercentilesWarning(stats, words.noun),
     ...words.warnings,
     cpuWarning(cpuShare, t.cpu.cores, words.cpuConsequence),
-    t.interrupted ? INTERRUPTED_WARNING : undefined,
+    t.interrupted ? interruptedWarning(stats.count + failed > 0) : undefined,
   ].filter((w): w is string => w !== undefined);
   const histogram = encodeHistogram(t.merged);
   return {
