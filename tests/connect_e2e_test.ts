@@ -13,6 +13,7 @@ import {
   spawnCli,
   startServe,
   tempDir,
+  waitForRows,
   windowEndAfterLastRowMs,
 } from "./helpers.ts";
 
@@ -214,11 +215,7 @@ for (const engine of ENGINES) {
       ...["-d", "30s", "--csv", csvPath, "--json", jsonPath],
       ...engineArgs,
     ]);
-    const deadline = Date.now() + 15_000;
-    while ((await Deno.readTextFile(csvPath).catch(() => "")).split("\n").length < 20) {
-      assert.ok(Date.now() < deadline, "no rows within 15 s");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitForRows(csvPath, 20);
     const result = await client.stop("SIGINT");
     assert.equal(result.code, 130, result.stderr);
     const summary = JSON.parse(await Deno.readTextFile(jsonPath));

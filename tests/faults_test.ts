@@ -14,6 +14,7 @@ import {
   spawnCli,
   startServe,
   tempDir,
+  waitForRows,
 } from "./helpers.ts";
 
 /** A port with nothing listening: bind one, note it, close it. */
@@ -160,7 +161,7 @@ for (const engine of ENGINES) {
       ...["-c", "3", "-d", "20s", "--csv", csvPath, "--json", jsonPath, "--timeout", "2s"],
       ...engineArgs,
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitForRows(csvPath, 150);
     await server.stop("SIGKILL");
     const result = await client.wait(15_000);
     assert.equal(result.code, 1, result.stderr);
@@ -192,7 +193,7 @@ for (const engine of ENGINES) {
         ...mode,
         ...engineArgs,
       ]);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await waitForRows(csvPath, 150);
       const stopSentPerf = performance.now();
       const result = await client.stop("SIGINT");
       // Wide bound: the run asked for 30 s; a stop that waited for its end would take that long.

@@ -168,6 +168,22 @@ export async function startServe(
   return Object.assign(server, { port: Number(match[1]) });
 }
 
+/**
+ * Waits until the CSV at `path` holds more than `rows` lines after its
+ * header: a run's rows are on disk while it measures. Waiting for them,
+ * rather than a fixed time, keeps a slow start on a loaded machine from
+ * failing a test (bounded by `timeoutMs`).
+ */
+export async function waitForRows(path: string, rows: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await Deno.readTextFile(path).catch(() => "");
+    if (text.split("\n").filter((l) => l !== "").length > rows) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${path} has fewer than ${rows} rows after ${timeoutMs} ms`);
+}
+
 /** Reads a CSV file into objects keyed by header. */
 export async function readCsv(path: string): Promise<Record<string, string>[]> {
   return parse(await Deno.readTextFile(path), { columns: true, skip_empty_lines: true });

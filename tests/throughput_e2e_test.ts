@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import { readCsv, runCli, spawnCli, tempDir } from "./helpers.ts";
+import { readCsv, runCli, spawnCli, tempDir, waitForRows } from "./helpers.ts";
 
 /** `netspeed serve` with echo, discard and chargen on free ports. */
 async function startServices() {
@@ -261,16 +261,6 @@ Deno.test("throughput refuses a target with a port: each direction has its own",
 });
 
 /** Polls a CSV file until it holds at least `rows` data rows (bounded). */
-async function waitForRows(path: string, rows: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const text = await Deno.readTextFile(path).catch(() => "");
-    if (text.split("\n").filter((l) => l !== "").length > rows) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${path} has fewer than ${rows} rows after ${timeoutMs} ms`);
-}
-
 Deno.test("Ctrl-C stops throughput, keeps the rows, prints the summary and exits 130", async () => {
   await using dir = await tempDir();
   await using server = await startServices();
