@@ -169,7 +169,7 @@ export async function startServe(
 }
 
 /**
- * Waits until the CSV at `path` holds more than `rows` lines after its
+ * Waits until the CSV at `path` holds at least `rows` rows after its
  * header: a run's rows are on disk while it measures. Waiting for them,
  * rather than a fixed time, keeps a slow start on a loaded machine from
  * failing a test (bounded by `timeoutMs`).
