@@ -222,7 +222,14 @@ for (const engine of ENGINES) {
       ...["--warmup", "5", "-d", "30s", "--timeout", "60s", "--csv", csvPath, "--json", jsonPath],
       ...engineArgs,
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Stopped once the warm-up is under way, not after a fixed time a slow start could outlast.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const started = await Promise.race([
+      silent.firstBytes.then(() => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 15_000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(started, "no warm-up message within 15 s");
     const result = await client.stop("SIGINT");
     assert.equal(result.code, 130, result.stderr);
     assert.match(
@@ -310,17 +317,20 @@ Deno.test("Ctrl-C stops latency --busy-poll even when no reply ever comes, exit 
 });
 
 /** A TCP server that accepts and reads but never writes back. */
-function silentServer(): AsyncDisposable & { port: number } {
+function silentServer(): AsyncDisposable & { port: number; firstBytes: Promise<void> } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
+  const { promise: firstBytes, resolve: gotBytes } = Promise.withResolvers<void>();
   const accepting = (async () => {
     for await (const conn of listener) {
       held.push(conn);
-      conn.readable.pipeTo(new WritableStream()).catch(() => {});
+      conn.readable.pipeTo(new WritableStream({ write: () => gotBytes() })).catch(() => {});
     }
   })();
   return {
     port: listener.addr.port,
+    /** Resolves when a client has sent something: its first round trip has begun. */
+    firstBytes,
     async [Symbol.asyncDispose]() {
       listener.close();
       for (const conn of held) {
