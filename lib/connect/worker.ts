@@ -150,13 +150,14 @@ async function run(job: ConnectJob): Promise<void> {
       let t1: number;
       if (ffi) {
         // Blocking libc calls on this thread keep their own time limit; no watchdog, no abort.
+        // The set-up time ends when the connect is done, before its close (as the default engine's).
         try {
-          const pending = openAndCloseFfi(job.host, job.port, job.timeoutMs, cancelled, t0);
-          if (pending) await pending;
+          const established = openAndCloseFfi(job.host, job.port, job.timeoutMs, cancelled, t0);
+          t1 = typeof established === "number" ? established : await established;
         } catch (e) {
           error = e;
+          t1 = now();
         }
-        t1 = now();
       } else {
         const attempt = { startPerf: t0, abort: new AbortController() };
         inFlight = attempt;
