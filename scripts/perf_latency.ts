@@ -12,7 +12,10 @@
  * row runs unpinned and, where it makes sense, with every process pinned
  * to one core (`taskset -c 0`; busy-poll rows are not pinned: two
  * spinners on one core measure the scheduler).
- * Rounds are interleaved; each figure is the median of the rounds.
+ * Rounds are interleaved; each figure is the median of the rounds. Each
+ * goal also prints the median of its per-round ratios (a row against the
+ * peer measured seconds before it), which this host's drift between
+ * rounds moves less than a ratio of two medians taken over minutes.
  *
  * Then connection set-up: `connect --engine ffi` and the default engine
  * against a C accept loop, beside a C blocking connect loop
@@ -53,6 +56,11 @@ const connections = Number(values.connections);
 interface Measure {
   p50Us: number;
   perSec: number;
+}
+
+/** A row's figures in one round (0-based), so rows can be paired round by round. */
+interface RoundMeasure extends Measure {
+  round: number;
 }
 
 /**
@@ -267,7 +275,7 @@ const ROWS: Row[] = [
   },
 ];
 
-type Table = Map<string, Measure[]>;
+type Table = Map<string, RoundMeasure[]>;
 
 async function measureMode(pinned: boolean): Promise<Table> {
   const servers = await startServers(pinned);
@@ -278,7 +286,7 @@ async function measureMode(pinned: boolean): Promise<Table> {
       const pending = row.measure(servers, pinned);
       if (!pending) continue;
       try {
-        const m = await pending;
+        const m = { ...await pending, round };
         table.set(row.name, [...(table.get(row.name) ?? []), m]);
       } catch (error) {
         console.log(`  ${row.name}: ${(error as Error).message.split("\n")[0]}`);
@@ -325,14 +333,43 @@ function printTable(title: string, table: Table): Map<string, Measure> {
   return medians;
 }
 
-function goal(label: string, value: number | undefined, target: number, atMost: boolean): void {
+/**
+ * The median over rounds of `row`'s figure divided by `peer`'s in the same
+ * round (rounds where both were measured); undefined when none were.
+ */
+function pairedRatio(
+  row: RoundMeasure[] | undefined,
+  peer: RoundMeasure[] | undefined,
+  key: keyof Measure,
+): number | undefined {
+  const ratios = (row ?? []).flatMap((m) => {
+    const p = peer?.find((x) => x.round === m.round);
+    return p && p[key] > 0 ? [m[key] / p[key]] : [];
+  });
+  return ratios.length > 0 ? median(ratios) : undefined;
+}
+
+/**
+ * Prints a goal, judged on the ratio of the two medians, with the median
+ * of the per-round ratios beside it (see the module doc).
+ */
+function goal(
+  label: string,
+  value: number | undefined,
+  target: number,
+  atMost: boolean,
+  paired?: number,
+): void {
   if (value === undefined || !Number.isFinite(value)) return console.log(`${label}: not measured`);
   const met = atMost ? value <= target : value >= target;
+  const pairedText = paired === undefined
+    ? ""
+    : `; median of per-round ratios ${paired.toFixed(3)}x`;
   // Three decimals: at two, 1.104 printed "1.10x (goal <= 1.10) NOT met".
   console.log(
     `${label}: ${value.toFixed(3)}x (goal ${atMost ? "<=" : ">="} ${target.toFixed(2)}) ${
       met ? "met" : "NOT met"
-    }`,
+    }${pairedText}`,
   );
 }
 
@@ -341,42 +378,53 @@ async function connectRates(): Promise<void> {
   const binary = connectBinary;
   const onFreshPort = <T>(measure: (port: number) => Promise<T>) =>
     onFreshAcceptLoop(binary, measure);
-  const rates: Record<string, number[]> = {};
-  const add = (name: string, perSec: number) => (rates[name] ??= []).push(perSec);
+  // Rates and set-up p50s by client, one entry per round (every round runs every client).
+  const rates: Record<string, RoundMeasure[]> = {};
+  const add = (name: string, round: number, m: Measure) =>
+    (rates[name] ??= []).push({ ...m, round });
   const netspeedConnect = (engine: string) =>
-    onFreshPort(async (port) =>
-      (await netspeedSummary([
+    onFreshPort(async (port): Promise<Measure> => {
+      const summary = await netspeedSummary([
         "connect",
         `127.0.0.1:${port}`,
         ...["-n", String(connections), "--engine", engine],
-      ])).connectionsPerSec as number
-    );
-  const cLoop = () =>
-    onFreshPort(async (port) => {
-      const c = await run(connectBinary, [String(port), String(connections)]);
-      return JSON.parse(c.stdout).perSec as number;
+      ]);
+      return { perSec: summary.connectionsPerSec, p50Us: summary.connectTime.p50Us };
     });
+  const cLoop = () =>
+    onFreshPort(async (port): Promise<Measure> => {
+      const c = JSON.parse((await run(binary, [String(port), String(connections)])).stdout);
+      return { perSec: c.perSec, p50Us: c.p50Us };
+    });
+  const C_LOOP = "C blocking connect loop";
+  const FFI = "netspeed connect --engine ffi";
   for (let round = 0; round < runs; round++) {
-    add("C blocking connect loop", await cLoop());
-    add("netspeed connect --engine ffi", await netspeedConnect("ffi"));
-    add("netspeed connect (default engine)", await netspeedConnect("deno"));
+    add(C_LOOP, round, await cLoop());
+    add(FFI, round, await netspeedConnect("ffi"));
+    add("netspeed connect (default engine)", round, await netspeedConnect("deno"));
     console.log(`connect: round ${round + 1}/${runs} done`);
   }
-  const c = median(rates["C blocking connect loop"]);
+  const c = median(rates[C_LOOP].map((m) => m.perSec));
   console.log(
     `\nConnection set-up against a C accept loop, ${connections} connections per run, medians of ${runs} interleaved rounds`,
   );
-  console.log("| client | connections/s | / C loop |");
-  console.log("|---|---:|---:|");
-  for (const [name, values] of Object.entries(rates)) {
-    const m = median(values);
-    console.log(`| ${name} | ${m.toFixed(0)} | ${(m / c).toFixed(2)} |`);
+  // The C loop times connect() alone; netspeed's set-up time also holds socket() and its options.
+  console.log("| client | connections/s | / C loop | set-up p50 µs | connections/s per round |");
+  console.log("|---|---:|---:|---:|---|");
+  for (const [name, ms] of Object.entries(rates)) {
+    const m = median(ms.map((x) => x.perSec));
+    const perRound = ms.map((x) => x.perSec.toFixed(0)).join(" / ");
+    const p50 = median(ms.map((x) => x.p50Us));
+    console.log(
+      `| ${name} | ${m.toFixed(0)} | ${(m / c).toFixed(2)} | ${p50.toFixed(1)} | ${perRound} |`,
+    );
   }
   goal(
     "connect --engine ffi / C loop",
-    median(rates["netspeed connect --engine ffi"]) / c,
+    median(rates[FFI].map((m) => m.perSec)) / c,
     0.8,
     false,
+    pairedRatio(rates[FFI], rates[C_LOOP], "perSec"),
   );
 }
 
@@ -385,18 +433,21 @@ const FFI_C = "netspeed --engine ffi -> C epoll echo";
 try {
   if (!values["connect-only"]) {
     console.log(`Loopback, 1 connection, 1024-byte payload, ${runs} interleaved rounds\n`);
-    const unpinned = printTable("Unpinned", await measureMode(false));
-    const pinned = hasTaskset
-      ? printTable("Every process pinned to core 0", await measureMode(true))
-      : new Map();
-    const r = (table: Map<string, Measure>, name: string, key: keyof Measure) => {
-      const peer = table.get("sockperf -> sockperf server");
+    const unpinned = await measureMode(false);
+    printTable("Unpinned", unpinned);
+    const pinned: Table = hasTaskset ? await measureMode(true) : new Map();
+    if (hasTaskset) printTable("Every process pinned to core 0", pinned);
+    const PEER = "sockperf -> sockperf server";
+    const r = (table: Table, name: string, key: keyof Measure) => {
+      const peer = table.get(PEER);
       const row = table.get(name);
-      return peer && row ? row[key] / peer[key] : undefined;
+      return peer && row
+        ? median(row.map((m) => m[key])) / median(peer.map((m) => m[key]))
+        : undefined;
     };
     console.log("\nGoals (issue 10)");
     // [label, table, row, figure, goal, whether the figure must be at most the goal]
-    const goals: [string, Map<string, Measure>, string, keyof Measure, number, boolean][] = [
+    const goals: [string, Table, string, keyof Measure, number, boolean][] = [
       ["ffi -> C echo, p50 / sockperf's (unpinned)", unpinned, FFI_C, "p50Us", 1, true],
       ["ffi -> C echo, rate / sockperf's (unpinned)", unpinned, FFI_C, "perSec", 1, false],
       ["ffi -> C echo, p50 / sockperf's (pinned)", pinned, FFI_C, "p50Us", 1.1, true],
@@ -434,7 +485,13 @@ try {
       ],
     ];
     for (const [label, table, name, key, target, atMost] of goals) {
-      goal(label, r(table, name, key), target, atMost);
+      goal(
+        label,
+        r(table, name, key),
+        target,
+        atMost,
+        pairedRatio(table.get(name), table.get(PEER), key),
+      );
     }
   }
   await connectRates();
