@@ -47,6 +47,59 @@ Deno.test("throughput --udp sends the asked bitrate and accounts for every datag
   assert.match(result.stdout, /Datagrams: sent 500, echoed \d+, lost \d+/);
 });
 
+/** A UDP echo that answers each datagram `delayMs` after it came, on 127.0.0.1. */
+function delayedUdpEcho(delayMs: number): AsyncDisposable & { port: number } {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const loop = (async () => {
+    try {
+      for await (const [data, from] of socket) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          socket.send(data, from).catch(() => {});
+        }, delayMs);
+        timers.add(timer);
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    port: (socket.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      for (const timer of timers) clearTimeout(timer);
+      socket.close();
+      await loop;
+    },
+  };
+}
+
+Deno.test("throughput --udp counts echoes that come back after the last interval's end in its CSV row", async () => {
+  // Echoed 150 ms late, the last 150 ms of datagrams come back after the run's 1 s: they belong to
+  // the last interval, whose row must wait for them (the 50 ms tick would have written it first).
+  await using dir = await tempDir();
+  await using echo = delayedUdpEcho(150);
+  const csvPath = join(dir.path, "late.csv");
+  const jsonPath = join(dir.path, "late.json");
+  const result = await runCli([
+    "throughput",
+    "--udp",
+    "127.0.0.1",
+    ...["--echo-port", String(echo.port), "-b", "4M", "-l", "1000", "-P", "1"],
+    ...["-d", "1s", "-i", "250ms", "--csv", csvPath, "--json", jsonPath, "--no-progress"],
+  ]);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  assert.equal(summary.udp.sent, 500);
+  assert.equal(summary.udp.received + summary.udp.lost, 500);
+  // Most come back: loopback loses none unless the machine stalls for longer than the time limit.
+  assert.ok(summary.udp.received >= 450, `received ${summary.udp.received}`);
+  const rows = await readCsv(csvPath);
+  assert.equal(rows.length, 4);
+  const echoed = rows.map((r) => Number(r.echoed_datagrams));
+  assert.equal(echoed.reduce((a, b) => a + b, 0), summary.udp.received);
+  // The last interval holds its own echoes after the first 150 ms and every late one: well over 125.
+  assert.ok(echoed[3] > 125, `last interval echoed ${echoed[3]}`);
+});
+
 Deno.test("throughput refuses --bitrate without --udp and TCP-only options with it", async () => {
   const bitrate = await runCli(["throughput", "127.0.0.1", "-b", "10M"]);
   assert.equal(bitrate.code, 2);

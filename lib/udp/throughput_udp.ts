@@ -121,8 +121,12 @@ export async function runThroughputUdp(
   const intervalAt = (elapsedMs: number) =>
     Math.max(0, Math.min(intervalCount - 1, Math.floor(elapsedMs / options.intervalMs)));
   let written = 0;
-  const writeFinished = (elapsedMs: number, all: boolean) => {
-    while (written < intervalCount && (all || intervals[written].endMs <= elapsedMs)) {
+  // The last interval also takes the echoes that come back after the end (intervalAt clamps), so
+  // only the final write, after the last echo, closes it: written from the tick, an echo landing
+  // later was in the summary but in no CSV row.
+  const writeFinished = (elapsedMs: number, all: boolean, final = false) => {
+    const closable = final ? intervalCount : intervalCount - 1;
+    while (written < closable && (all || intervals[written].endMs <= elapsedMs)) {
       csv?.writeRows([udpIntervalRow(intervals[written])]);
       written++;
     }
@@ -231,7 +235,7 @@ export async function runThroughputUdp(
   const cpu = process.cpuUsage(cpuStart);
   progress?.stop();
   removeSignalListeners();
-  writeFinished(Infinity, !interrupted);
+  writeFinished(Infinity, !interrupted, true);
   csv?.close();
 
   const summary = summarizeUdpThroughput({
