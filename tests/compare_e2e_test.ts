@@ -100,7 +100,10 @@ async function latencyRun(
   return { csv, json };
 }
 
-Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p50 and p90, bracketing +0.5 ms", async () => {
+/** How far an interval may end from the true +0.5 ms and still bracket it (see its use). */
+const BRACKET_SLACK_US = 50;
+
+Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p50 and p90, bracketing +0.5 ms within 50 µs", async () => {
   await using dir = await tempDir();
   await using fast = await delayEchoServer(5.0);
   await using slow = await delayEchoServer(5.5);
@@ -156,7 +159,14 @@ Deno.test("netspeed compare calls 5.0 ms against 5.5 ms echo servers worse at p5
     const r = row(written, metric);
     assert.equal(r.verdict, "worse", `${metric}: ${JSON.stringify(r)}`);
     assert.equal(r.method, "between runs");
-    assert.ok(r.low <= 500 && r.high >= 500, `${metric} interval ${r.low} … ${r.high} µs`);
+    // A 95% interval misses the truth in one run of twenty by design (and the servers' delays are
+    // exact only to some µs), so an interval that ends within 50 µs (10%) of +0.5 ms counts as
+    // bracketing it; how often intervals miss is the twenty-comparison test's to check. Exact,
+    // this failed a quiet CI run: p50 500.1 … 551.1 µs.
+    assert.ok(
+      r.low <= 500 + BRACKET_SLACK_US && r.high >= 500 - BRACKET_SLACK_US,
+      `${metric} interval ${r.low} … ${r.high} µs`,
+    );
   }
   // 250 round trips per run: p99.9 cannot be judged.
   assert.equal(row(written, "p99.9").verdict, "not enough samples");
