@@ -6,21 +6,33 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readCsv, runCli, startServe, tempDir } from "./helpers.ts";
 
-Deno.test("throughput --udp sends the asked bitrate and accounts for every datagram", async () => {
-  await using dir = await tempDir();
-  await using server = await startServe(["--udp"]);
-  await server.waitFor(/^udp-echo listening/);
-  const csvPath = join(dir.path, "udp.csv");
-  const jsonPath = join(dir.path, "udp.json");
+/**
+ * `throughput --udp` at 4 Mbit/s in 1000-byte datagrams for 1 s (500 datagrams), intervals of
+ * 250 ms, against the UDP echo on `port`; exit 0 is asserted. The summary and the CSV's rows.
+ */
+async function udpThroughputRun(dir: string, port: number, sockets: number) {
+  const csvPath = join(dir, "udp.csv");
+  const jsonPath = join(dir, "udp.json");
   const result = await runCli([
     "throughput",
     "--udp",
     "127.0.0.1",
-    ...["--echo-port", String(server.port), "-b", "4M", "-l", "1000", "-P", "2"],
+    ...["--echo-port", String(port), "-b", "4M", "-l", "1000", "-P", String(sockets)],
     ...["-d", "1s", "-i", "250ms", "--csv", csvPath, "--json", jsonPath, "--no-progress"],
   ]);
   assert.equal(result.code, 0, result.stderr + result.stdout);
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  return {
+    result,
+    summary: JSON.parse(await Deno.readTextFile(jsonPath)),
+    rows: await readCsv(csvPath),
+  };
+}
+
+Deno.test("throughput --udp sends the asked bitrate and accounts for every datagram", async () => {
+  await using dir = await tempDir();
+  await using server = await startServe(["--udp"]);
+  await server.waitFor(/^udp-echo listening/);
+  const { result, summary, rows } = await udpThroughputRun(dir.path, server.port, 2);
   // 4 Mbit/s in 1000-byte datagrams: 500 a second, 500 in one second.
   assert.equal(summary.udp.sent, 500);
   assert.equal(summary.transport, "udp");
@@ -32,7 +44,6 @@ Deno.test("throughput --udp sends the asked bitrate and accounts for every datag
   assert.equal(summary.udp.received + summary.udp.lost, 500);
   assert.equal(summary.rtt.count, summary.udp.received);
 
-  const rows = await readCsv(csvPath);
   assert.equal(rows.length, 4);
   const sum = (key: string) => rows.reduce((total, r) => total + Number(r[key]), 0);
   assert.equal(sum("sent_datagrams"), 500);
@@ -77,22 +88,11 @@ Deno.test("throughput --udp counts echoes that come back after the last interval
   // the last interval, whose row must wait for them (the 50 ms tick would have written it first).
   await using dir = await tempDir();
   await using echo = delayedUdpEcho(150);
-  const csvPath = join(dir.path, "late.csv");
-  const jsonPath = join(dir.path, "late.json");
-  const result = await runCli([
-    "throughput",
-    "--udp",
-    "127.0.0.1",
-    ...["--echo-port", String(echo.port), "-b", "4M", "-l", "1000", "-P", "1"],
-    ...["-d", "1s", "-i", "250ms", "--csv", csvPath, "--json", jsonPath, "--no-progress"],
-  ]);
-  assert.equal(result.code, 0, result.stderr + result.stdout);
-  const summary = JSON.parse(await Deno.readTextFile(jsonPath));
+  const { summary, rows } = await udpThroughputRun(dir.path, echo.port, 1);
   assert.equal(summary.udp.sent, 500);
   assert.equal(summary.udp.received + summary.udp.lost, 500);
   // Most come back: loopback loses none unless the machine stalls for longer than the time limit.
   assert.ok(summary.udp.received >= 450, `received ${summary.udp.received}`);
-  const rows = await readCsv(csvPath);
   assert.equal(rows.length, 4);
   const echoed = rows.map((r) => Number(r.echoed_datagrams));
   assert.equal(echoed.reduce((a, b) => a + b, 0), summary.udp.received);
