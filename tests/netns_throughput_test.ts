@@ -27,6 +27,28 @@ const RATE_BITS_PER_SEC = 200e6;
 const TOLERANCE = 0.05;
 const LIMIT: TbfLimit = { rate: "200mbit", burst: "64kb", latency: "50ms" };
 
+/** Above this share of the CPUs' time stolen by the hypervisor, a try is the host's, not the tool's. */
+const STOLEN_SHARE = 0.03;
+
+/**
+ * The CPUs' steal time so far (`/proc/stat`, in clock ticks of 10 ms), and
+ * the share of all CPUs' time stolen since an earlier reading.
+ */
+function stealTime(): { ticks: number; atMs: number; share(since: StealReading): number } {
+  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
+  const ticks = Number(fields[8] ?? 0);
+  const atMs = performance.now();
+  return {
+    ticks,
+    atMs,
+    share(since: StealReading) {
+      const cpuMs = (atMs - since.atMs) * navigator.hardwareConcurrency;
+      return cpuMs > 0 ? ((ticks - since.ticks) * 10) / cpuMs : 0;
+    },
+  };
+}
+type StealReading = { ticks: number; atMs: number };
+
 const SKIP_REASON = whyNoNamespace(LIMIT);
 if (SKIP_REASON) {
   console.log(
@@ -63,17 +85,27 @@ Deno.test({
       const offBy = (bps: number) => Math.abs(bps - RATE_BITS_PER_SEC) / RATE_BITS_PER_SEC;
       for (const direction of ["up", "down"] as const) {
         // `deno task test` runs this file after the parallel ones, alone (with
-        // the others, all six tries of one run once read 149-189 Mbit/s); a
-        // run the host starved of CPU still gets at most two more tries, and
-        // a tool that measures wrong fails all three.
-        const tries: number[] = [];
-        do tries.push(await measure(direction)); while (
-          offBy(tries.at(-1)!) > TOLERANCE && tries.length < 3
-        );
-        if (tries.length > 1) {
-          console.log(`${direction}: tries ${tries.map((b) => (b / 1e6).toFixed(1)).join(", ")}`);
+        // the others, all six tries of one run once read 149-189 Mbit/s). A try
+        // that misses gets up to two more; one during which the hypervisor took
+        // a share of the CPUs (steal time) does not count among those three, up
+        // to six in all. A tool that measures wrong fails every try.
+        const tries: { bps: number; steal: number }[] = [];
+        let counted = 0;
+        while (true) {
+          const before = stealTime();
+          const bps = await measure(direction);
+          const steal = stealTime().share(before);
+          tries.push({ bps, steal });
+          if (steal <= STOLEN_SHARE) counted++;
+          if (offBy(bps) <= TOLERANCE || counted >= 3 || tries.length >= 6) break;
         }
-        measured[direction] = tries.at(-1)!;
+        if (tries.length > 1) {
+          const shown = tries.map((t) =>
+            `${(t.bps / 1e6).toFixed(1)} (steal ${(t.steal * 100).toFixed(1)}%)`
+          );
+          console.log(`${direction}: tries ${shown.join(", ")}`);
+        }
+        measured[direction] = tries.at(-1)!.bps;
       }
       console.log(
         `tbf 200 Mbit/s: up ${(measured.up / 1e6).toFixed(1)} Mbit/s, down ${
