@@ -433,17 +433,17 @@ const FFI_C = "netspeed --engine ffi -> C epoll echo";
 try {
   if (!values["connect-only"]) {
     console.log(`Loopback, 1 connection, 1024-byte payload, ${runs} interleaved rounds\n`);
+    // Each mode's medians, printed as soon as its rounds are done; the goals divide them, and pair
+    // the rounds beside.
     const unpinned = await measureMode(false);
-    printTable("Unpinned", unpinned);
+    const medians = new Map([[unpinned, printTable("Unpinned", unpinned)]]);
     const pinned: Table = hasTaskset ? await measureMode(true) : new Map();
-    if (hasTaskset) printTable("Every process pinned to core 0", pinned);
+    if (hasTaskset) medians.set(pinned, printTable("Every process pinned to core 0", pinned));
     const PEER = "sockperf -> sockperf server";
     const r = (table: Table, name: string, key: keyof Measure) => {
-      const peer = table.get(PEER);
-      const row = table.get(name);
-      return peer && row
-        ? median(row.map((m) => m[key])) / median(peer.map((m) => m[key]))
-        : undefined;
+      const peer = medians.get(table)?.get(PEER);
+      const row = medians.get(table)?.get(name);
+      return peer && row ? row[key] / peer[key] : undefined;
     };
     console.log("\nGoals (issue 10)");
     // [label, table, row, figure, goal, whether the figure must be at most the goal]
