@@ -30,24 +30,22 @@ const LIMIT: TbfLimit = { rate: "200mbit", burst: "64kb", latency: "50ms" };
 /** Above this share of the CPUs' time stolen by the hypervisor, a try is the host's, not the tool's. */
 const STOLEN_SHARE = 0.03;
 
-/**
- * The CPUs' steal time so far (`/proc/stat`, in clock ticks of 10 ms), and
- * the share of all CPUs' time stolen since an earlier reading.
- */
-function stealTime(): { ticks: number; atMs: number; share(since: StealReading): number } {
-  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
-  const ticks = Number(fields[8] ?? 0);
-  const atMs = performance.now();
-  return {
-    ticks,
-    atMs,
-    share(since: StealReading) {
-      const cpuMs = (atMs - since.atMs) * navigator.hardwareConcurrency;
-      return cpuMs > 0 ? ((ticks - since.ticks) * 10) / cpuMs : 0;
-    },
-  };
+/** The CPUs' steal time so far (`/proc/stat`, in clock ticks of 10 ms), and when it was read. */
+interface StealReading {
+  ticks: number;
+  atMs: number;
 }
-type StealReading = { ticks: number; atMs: number };
+
+function readSteal(): StealReading {
+  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
+  return { ticks: Number(fields[8] ?? 0), atMs: performance.now() };
+}
+
+/** The share of all CPUs' time the hypervisor took between two readings. */
+function stolenShare(before: StealReading, after: StealReading): number {
+  const cpuMs = (after.atMs - before.atMs) * navigator.hardwareConcurrency;
+  return cpuMs > 0 ? ((after.ticks - before.ticks) * 10) / cpuMs : 0;
+}
 
 const SKIP_REASON = whyNoNamespace(LIMIT);
 if (SKIP_REASON) {
@@ -92,9 +90,9 @@ Deno.test({
         const tries: { bps: number; steal: number }[] = [];
         let counted = 0;
         while (true) {
-          const before = stealTime();
+          const before = readSteal();
           const bps = await measure(direction);
-          const steal = stealTime().share(before);
+          const steal = stolenShare(before, readSteal());
           tries.push({ bps, steal });
           if (steal <= STOLEN_SHARE) counted++;
           if (offBy(bps) <= TOLERANCE || counted >= 3 || tries.length >= 6) break;
